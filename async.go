@@ -1,0 +1,208 @@
+package hookpoint
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/hookpoint/hookpoint/internal/config"
+	"github.com/hookpoint/hookpoint/internal/deliver"
+	"github.com/hookpoint/hookpoint/internal/event"
+	"github.com/hookpoint/hookpoint/internal/render"
+)
+
+// asyncDelivery delivers async hooks in-process, in the background, with retries. It is
+// what the command line uses when no server takes them; Drain waits for them before exit.
+type asyncDelivery struct {
+	eng *Engine
+
+	mu         sync.Mutex
+	wg         sync.WaitGroup
+	drain      chan struct{} // closed when Drain starts
+	deadline   time.Time     // set by Drain
+	draining   bool
+	delivered  int
+	undeliverd []Undelivered
+	ctx        context.Context
+	cancel     context.CancelFunc
+}
+
+// Undelivered is an async delivery that had not succeeded when Drain returned.
+type Undelivered struct {
+	HookID     string `json:"hook_id"`
+	EventType  string `json:"event_type"`
+	EventID    string `json:"event_id"`
+	DeliveryID string `json:"delivery_id"`
+	Attempts   int    `json:"attempts"`
+	LastError  string `json:"last_error"`
+	// Final is set when retrying stopped for good (410 Gone, attempts used up, or a
+	// hook that cannot be rendered) rather than for want of time.
+	Final bool `json:"final"`
+}
+
+// AsyncReport says what became of the async deliveries of this engine.
+type AsyncReport struct {
+	Delivered   int           `json:"delivered"`
+	Undelivered []Undelivered `json:"undelivered"`
+}
+
+func (a *asyncDelivery) init() {
+	if a.ctx == nil {
+		a.ctx, a.cancel = context.WithCancel(context.Background())
+	}
+}
+
+func (a *asyncDelivery) enqueue(h *config.Hook, ev *Event) Result {
+	deliveryID := event.NewID("msg")
+	res := Result{HookID: h.ID, DeliveryID: deliveryID, Action: h.Action(), Mode: config.ModeAsync, Outcome: OutcomeQueued}
+	r, err := render.Hook(h, ev, deliveryID, a.eng.renderOptions())
+	if err != nil {
+		d := deliver.Result{Outcome: deliver.Failed, Error: "render: " + err.Error()}
+		fin := a.eng.finish(h, ev, nil, deliveryID, 1, d)
+		a.done(h, ev, deliveryID, 1, fin.Error, false, true)
+		fin.Policy = config.OnFailureWarn
+		return fin
+	}
+	res.Target = r.Target()
+	a.mu.Lock()
+	a.init()
+	a.wg.Add(1)
+	a.mu.Unlock()
+	go a.deliver(h, ev, r)
+	return res
+}
+
+// schedule returns the wait before attempt n (n >= 2) and whether there is one.
+func schedule(h *config.Hook, n int) (time.Duration, bool) {
+	max := 0
+	var sched []time.Duration
+	if h.Retry != nil {
+		max = h.Retry.MaxAttempts
+		for _, d := range h.Retry.Schedule {
+			sched = append(sched, d.D())
+		}
+	}
+	jitter := len(sched) == 0
+	if jitter {
+		sched = config.DefaultSchedule
+	}
+	if max == 0 {
+		max = len(sched) + 1
+	}
+	if n > max {
+		return 0, false
+	}
+	i := n - 2
+	if i >= len(sched) {
+		i = len(sched) - 1
+	}
+	d := sched[i]
+	if jitter {
+		// Up to 20% more, so that many failed deliveries do not retry in lockstep.
+		d += time.Duration(rand.Int64N(int64(d)/5 + 1))
+	}
+	return d, true
+}
+
+func (a *asyncDelivery) deliver(h *config.Hook, ev *Event, r *render.Rendered) {
+	defer a.wg.Done()
+	e := a.eng
+	for n := 1; ; n++ {
+		d := e.attempt(a.ctx, r)
+		e.finish(h, ev, r, r.DeliveryID, n, d)
+		if d.OK() {
+			a.done(h, ev, r.DeliveryID, n, "", true, true)
+			return
+		}
+		errText := r.Mask(d.Error)
+		if d.Gone {
+			a.done(h, ev, r.DeliveryID, n, errText+" (410 Gone: not retried)", false, true)
+			return
+		}
+		wait, more := schedule(h, n+1)
+		if !more {
+			a.done(h, ev, r.DeliveryID, n, errText, false, true)
+			return
+		}
+		if d.RetryAfter > wait {
+			wait = d.RetryAfter
+		}
+		if !a.wait(wait) {
+			a.done(h, ev, r.DeliveryID, n, errText, false, false)
+			return
+		}
+	}
+}
+
+// wait sleeps before the next attempt; it returns false when the next attempt could not
+// start before the drain deadline.
+func (a *asyncDelivery) wait(d time.Duration) bool {
+	e := a.eng
+	next := e.opts.Now().Add(d)
+	a.mu.Lock()
+	draining, deadline, drain, ctx := a.draining, a.deadline, a.drain, a.ctx
+	a.mu.Unlock()
+	if draining && next.After(deadline) {
+		return false
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- e.opts.Sleep(sctx, d) }()
+	select {
+	case err := <-errc:
+		return err == nil
+	case <-drain:
+		a.mu.Lock()
+		deadline = a.deadline
+		a.mu.Unlock()
+		if next.After(deadline) {
+			return false
+		}
+		return <-errc == nil
+	}
+}
+
+func (a *asyncDelivery) done(h *config.Hook, ev *Event, deliveryID string, attempts int, lastErr string, ok, final bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if ok {
+		a.delivered++
+		return
+	}
+	a.undeliverd = append(a.undeliverd, Undelivered{
+		HookID: h.ID, EventType: ev.Type, EventID: ev.ID, DeliveryID: deliveryID,
+		Attempts: attempts, LastError: lastErr, Final: final,
+	})
+}
+
+// Drain waits for the async deliveries of this engine until they are done or ctx is
+// done, whichever is first; attempts that would start after ctx's deadline are not made.
+// It reports what was delivered and what was not; nothing is dropped without a word.
+func (e *Engine) Drain(ctx context.Context) AsyncReport {
+	a := e.async
+	a.mu.Lock()
+	a.init()
+	if !a.draining {
+		a.draining = true
+		if dl, ok := ctx.Deadline(); ok {
+			a.deadline = dl
+		} else {
+			a.deadline = time.Unix(1<<40, 0)
+		}
+		close(a.drain)
+	}
+	a.mu.Unlock()
+	done := make(chan struct{})
+	go func() { a.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		a.cancel() // in-flight attempts end now and report as undelivered
+		<-done
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return AsyncReport{Delivered: a.delivered, Undelivered: append([]Undelivered(nil), a.undeliverd...)}
+}

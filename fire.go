@@ -1,0 +1,211 @@
+package hookpoint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hookpoint/hookpoint/internal/config"
+	"github.com/hookpoint/hookpoint/internal/deliver"
+	"github.com/hookpoint/hookpoint/internal/event"
+	"github.com/hookpoint/hookpoint/internal/journal"
+	"github.com/hookpoint/hookpoint/internal/match"
+	"github.com/hookpoint/hookpoint/internal/render"
+)
+
+// Verdict is what the hooks of an event decided.
+type Verdict string
+
+const (
+	// Proceed: no hook with on_failure abort failed.
+	Proceed Verdict = "proceed"
+	// Abort: a hook with on_failure abort failed; a gate's job must not go on.
+	Abort Verdict = "abort"
+)
+
+// Outcomes of a hook in a Result beyond those of an attempt.
+const (
+	OutcomeOK      = deliver.OK
+	OutcomeFailed  = deliver.Failed
+	OutcomeTimeout = deliver.Timeout
+	OutcomeSkipped = deliver.Skipped
+	// OutcomeQueued: an async hook handed to background delivery.
+	OutcomeQueued = "queued"
+)
+
+// Result is what one hook did for an event.
+type Result struct {
+	HookID     string        `json:"hook_id"`
+	DeliveryID string        `json:"delivery_id,omitempty"`
+	Action     string        `json:"action"`
+	Mode       string        `json:"mode"`
+	Target     string        `json:"target,omitempty"`
+	Outcome    string        `json:"outcome"`
+	Status     int           `json:"status,omitempty"`
+	ExitCode   *int          `json:"exit_code,omitempty"`
+	Error      string        `json:"error,omitempty"`
+	Duration   time.Duration `json:"duration"`
+	// Policy is the on_failure policy that applied when the hook failed.
+	Policy string `json:"policy,omitempty"`
+}
+
+// Failed reports whether the hook ran and did not succeed.
+func (r *Result) Failed() bool { return r.Outcome == OutcomeFailed || r.Outcome == OutcomeTimeout }
+
+// Outcome is what happened when an event was fired.
+type Outcome struct {
+	Event   *Event   `json:"event"`
+	Verdict Verdict  `json:"verdict"`
+	Results []Result `json:"results"`
+	// Cancelled is set when the context was cancelled while hooks ran.
+	Cancelled bool `json:"cancelled,omitempty"`
+}
+
+// Warned reports whether a hook failed under on_failure warn.
+func (o *Outcome) Warned() bool {
+	for i := range o.Results {
+		if o.Results[i].Failed() && o.Results[i].Policy == config.OnFailureWarn {
+			return true
+		}
+	}
+	return false
+}
+
+// AbortedBy returns the result that made the verdict abort, or nil.
+func (o *Outcome) AbortedBy() *Result {
+	for i := range o.Results {
+		if o.Results[i].Failed() && o.Results[i].Policy == config.OnFailureAbort {
+			return &o.Results[i]
+		}
+	}
+	return nil
+}
+
+// ErrInvalidEvent is returned by Fire for an event with a bad type or status.
+var ErrInvalidEvent = errors.New("invalid event")
+
+// Fire runs the hooks that match ev (§4 of the spec): enabled hooks whose patterns and
+// status filter match, by order then id; sync hooks one after another, async hooks handed
+// to background delivery. A failing hook with on_failure abort stops the remaining hooks
+// and makes the verdict Abort. Every execution is recorded.
+func (e *Engine) Fire(ctx context.Context, ev *Event) (*Outcome, error) {
+	if err := ev.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidEvent, err)
+	}
+	if ev.ID == "" {
+		ev.ID = event.NewID("evt")
+	}
+	if ev.Time.IsZero() {
+		ev.Time = e.opts.Now().UTC()
+	}
+	if ev.Source == "" {
+		ev.Source = event.DefaultSource
+	}
+	out := &Outcome{Event: ev, Verdict: Proceed}
+	stopped := false
+	for _, h := range match.Select(e.cfg.Hooks, ev) {
+		if !stopped && ctx.Err() != nil {
+			stopped, out.Cancelled = true, true
+			out.Verdict = Abort
+		}
+		if stopped {
+			out.Results = append(out.Results, e.skip(h, ev))
+			continue
+		}
+		if h.IsAsync() {
+			out.Results = append(out.Results, e.async.enqueue(h, ev))
+			continue
+		}
+		res := e.runSync(ctx, h, ev)
+		if res.Failed() {
+			res.Policy = h.FailurePolicy(ev.Gate)
+			if res.Policy == config.OnFailureAbort {
+				out.Verdict = Abort
+				stopped = true
+			}
+		}
+		out.Results = append(out.Results, res)
+	}
+	if ctx.Err() != nil {
+		out.Cancelled = true
+	}
+	return out, nil
+}
+
+func (e *Engine) skip(h *config.Hook, ev *Event) Result {
+	res := Result{HookID: h.ID, Action: h.Action(), Mode: mode(h), Outcome: OutcomeSkipped, Error: "an earlier hook aborted this event"}
+	e.record(journal.Record{
+		Time: e.opts.Now().UTC(), RunID: ev.Run.ID, EventID: ev.ID, EventType: ev.Type, HookID: h.ID,
+		Action: res.Action, Mode: res.Mode, Outcome: OutcomeSkipped, Error: res.Error,
+	})
+	return res
+}
+
+func mode(h *config.Hook) string {
+	if h.IsAsync() {
+		return config.ModeAsync
+	}
+	return config.ModeSync
+}
+
+// runSync renders and runs one sync hook once.
+func (e *Engine) runSync(ctx context.Context, h *config.Hook, ev *Event) Result {
+	deliveryID := event.NewID("msg")
+	r, err := render.Hook(h, ev, deliveryID, e.renderOptions())
+	if err != nil {
+		res := deliver.Result{Outcome: deliver.Failed, Error: "render: " + err.Error()}
+		return e.finish(h, ev, nil, deliveryID, 1, res)
+	}
+	return e.finish(h, ev, r, deliveryID, 1, e.attempt(ctx, r))
+}
+
+// attempt makes one attempt at a rendered hook.
+func (e *Engine) attempt(ctx context.Context, r *render.Rendered) deliver.Result {
+	if r.HTTP != nil {
+		return e.http.Send(ctx, r.HTTP, r.DeliveryID)
+	}
+	return deliver.Run(ctx, r.Exec)
+}
+
+// finish records an attempt and turns it into a Result, masking secrets.
+func (e *Engine) finish(h *config.Hook, ev *Event, r *render.Rendered, deliveryID string, attempt int, d deliver.Result) Result {
+	mask := func(s string) string { return s }
+	target := ""
+	if r != nil {
+		mask = r.Mask
+		target = r.Target()
+	}
+	res := Result{
+		HookID: h.ID, DeliveryID: deliveryID, Action: h.Action(), Mode: mode(h), Target: target,
+		Outcome: d.Outcome, Status: d.Status, ExitCode: d.ExitCode, Error: mask(d.Error), Duration: d.Duration,
+	}
+	e.record(journal.Record{
+		Time: e.opts.Now().UTC(), RunID: ev.Run.ID, EventID: ev.ID, EventType: ev.Type, HookID: h.ID,
+		DeliveryID: deliveryID, Action: res.Action, Mode: res.Mode, Target: target, Attempt: attempt,
+		Outcome: d.Outcome, Status: d.Status, ExitCode: d.ExitCode,
+		DurationMS: float64(d.Duration.Microseconds()) / 1000, Error: res.Error, Response: mask(d.Excerpt),
+	})
+	return res
+}
+
+// Preview is a hook rendered for display: what it would send or run, secrets masked.
+type Preview = render.Preview
+
+// Render renders every hook that matches ev without sending or running anything. The
+// previews and errors are in hook order; a hook that cannot be rendered has its error
+// (secrets masked) and an empty preview with only the hook id.
+func (e *Engine) Render(ev *Event) ([]Preview, []error) {
+	hooks := match.Select(e.cfg.Hooks, ev)
+	previews := make([]Preview, len(hooks))
+	errs := make([]error, len(hooks))
+	for i, h := range hooks {
+		r, err := render.Hook(h, ev, event.NewID("msg"), e.renderOptions())
+		if err != nil {
+			previews[i], errs[i] = Preview{Hook: h.ID, Action: h.Action(), Mode: mode(h)}, err
+			continue
+		}
+		previews[i] = r.Preview(e.opts.Now())
+	}
+	return previews, errs
+}

@@ -1,0 +1,108 @@
+package deliver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hookpoint/hookpoint/internal/render"
+)
+
+// MaxOutput bounds the command output kept in memory while a command runs.
+const MaxOutput = 64 << 10
+
+// waitDelay bounds how long Run waits for output pipes held open by processes that
+// outlived the command.
+const waitDelay = 2 * time.Second
+
+// Run runs a rendered command without a shell, in its own process group, and kills the
+// whole group when the timeout passes or ctx is cancelled.
+func Run(ctx context.Context, c *render.Command) Result {
+	start := time.Now()
+	res := run(ctx, c)
+	res.Duration = time.Since(start)
+	return res
+}
+
+func run(ctx context.Context, c *render.Command) Result {
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.Argv[0], c.Argv[1:]...)
+	cmd.Env = c.Env
+	cmd.Dir = c.Dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error {
+		// The negative pid names the process group: the command and all it started.
+		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	cmd.WaitDelay = waitDelay
+	if c.Stdin != nil {
+		cmd.Stdin = bytes.NewReader(c.Stdin)
+	}
+	out := &syncBuffer{b: boundedBuffer{max: MaxOutput}}
+	cmd.Stdout, cmd.Stderr = out, out
+	err := cmd.Run()
+	res := Result{Excerpt: out.excerpt()}
+	if cmd.ProcessState != nil {
+		code := exitCode(cmd.ProcessState)
+		res.ExitCode = &code
+	}
+	switch {
+	case ctx.Err() == context.DeadlineExceeded:
+		res.Outcome = Timeout
+		res.Error = fmt.Sprintf("killed after the %s timeout", c.Timeout)
+	case err == nil:
+		res.Outcome = OK
+	default:
+		res.Outcome = Failed
+		var ee *exec.ExitError
+		switch {
+		case errors.As(err, &ee) && res.ExitCode != nil:
+			res.Error = fmt.Sprintf("exit status %d", *res.ExitCode)
+		case errors.Is(err, exec.ErrWaitDelay):
+			res.Outcome = OK
+			if res.ExitCode != nil && *res.ExitCode != 0 {
+				res.Outcome = Failed
+				res.Error = fmt.Sprintf("exit status %d", *res.ExitCode)
+			}
+		default:
+			res.Error = err.Error()
+		}
+	}
+	return res
+}
+
+func exitCode(ps interface{ Sys() any }) int {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok {
+		if ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return ws.ExitStatus()
+	}
+	return -1
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  boundedBuffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) excerpt() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.b.buf) <= MaxExcerpt {
+		return s.b.String()
+	}
+	return string(s.b.buf[:MaxExcerpt]) + "...(truncated)"
+}

@@ -1,0 +1,225 @@
+package deliver
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hookpoint/hookpoint/internal/config"
+	"github.com/hookpoint/hookpoint/internal/render"
+	"github.com/hookpoint/hookpoint/internal/sign"
+)
+
+// maxDrain is how much of a response body beyond the excerpt is read so that the
+// connection can be reused.
+const maxDrain = 256 << 10
+
+// HTTP sends rendered requests. Redirects are never followed. It keeps one client per
+// distinct TLS setting so connections are reused across deliveries.
+type HTTP struct {
+	// Dialer dials connections; replace it to check destinations at dial time.
+	Dialer *net.Dialer
+	// Now is the clock used for webhook-timestamp.
+	Now func() time.Time
+
+	mu      sync.Mutex
+	clients map[config.TLS]*http.Client
+}
+
+// NewHTTP returns a sender with a 10s connect timeout.
+func NewHTTP() *HTTP {
+	return &HTTP{Dialer: &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}, Now: time.Now}
+}
+
+func (h *HTTP) client(t *config.TLS) (*http.Client, error) {
+	var key config.TLS
+	if t != nil {
+		key = *t
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c, ok := h.clients[key]; ok {
+		return c, nil
+	}
+	tcfg, err := tlsConfig(key)
+	if err != nil {
+		return nil, err
+	}
+	tr := &http.Transport{
+		Proxy:                  http.ProxyFromEnvironment,
+		DialContext:            h.Dialer.DialContext,
+		TLSClientConfig:        tcfg,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           100,
+		MaxIdleConnsPerHost:    16,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    10 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: 64 << 10,
+	}
+	c := &http.Client{
+		Transport: tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	if h.clients == nil {
+		h.clients = map[config.TLS]*http.Client{}
+	}
+	h.clients[key] = c
+	return c, nil
+}
+
+func tlsConfig(t config.TLS) (*tls.Config, error) {
+	c := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // an explicit per-hook choice
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls.ca_file %s: no PEM certificate found", t.CAFile)
+		}
+		c.RootCAs = pool
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.cert_file/key_file: %w", err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
+}
+
+// Close closes idle connections.
+func (h *HTTP) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range h.clients {
+		c.CloseIdleConnections()
+	}
+}
+
+// Send makes one attempt at delivering r. deliveryID is the webhook-id, the same for
+// every attempt of one delivery.
+func (h *HTTP) Send(ctx context.Context, r *render.Request, deliveryID string) Result {
+	start := time.Now()
+	res := h.send(ctx, r, deliveryID)
+	res.Duration = time.Since(start)
+	return res
+}
+
+func (h *HTTP) send(ctx context.Context, r *render.Request, deliveryID string) Result {
+	c, err := h.client(r.TLS)
+	if err != nil {
+		return Result{Outcome: Failed, Error: err.Error()}
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
+	defer cancel()
+	var body io.Reader
+	if r.Body != nil {
+		body = bytes.NewReader(r.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, body)
+	if err != nil {
+		return Result{Outcome: Failed, Error: err.Error()}
+	}
+	for k, v := range r.Header {
+		req.Header[k] = v
+	}
+	if host := r.Header.Get("Host"); host != "" {
+		req.Host = host
+		req.Header.Del("Host")
+	}
+	if len(r.SigningKeys) > 0 {
+		ts := h.Now().Unix()
+		req.Header.Set(sign.HeaderID, deliveryID)
+		req.Header.Set(sign.HeaderTimestamp, strconv.FormatInt(ts, 10))
+		req.Header.Set(sign.HeaderSignature, sign.Header(r.SigningKeys, deliveryID, ts, r.Body))
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+			return Result{Outcome: Timeout, Error: fmt.Sprintf("no response within %s", r.Timeout)}
+		}
+		return Result{Outcome: Failed, Error: cleanNetErr(err)}
+	}
+	defer resp.Body.Close()
+	ex := &boundedBuffer{max: MaxExcerpt}
+	_, rerr := io.Copy(ex, io.LimitReader(resp.Body, MaxExcerpt+maxDrain))
+	res := Result{Status: resp.StatusCode, Excerpt: ex.String()}
+	switch {
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		res.Outcome = Failed
+		res.Location = resp.Header.Get("Location")
+		res.Error = fmt.Sprintf("redirect %d to %q not followed", resp.StatusCode, res.Location)
+	case !expected(r.Expect, resp.StatusCode):
+		res.Outcome = Failed
+		res.Error = fmt.Sprintf("unexpected status %d", resp.StatusCode)
+	default:
+		res.Outcome = OK
+	}
+	if rerr != nil && res.Outcome == OK && !errors.Is(rerr, context.Canceled) {
+		// The status is what counts; a body cut short is noted.
+		res.Excerpt += "...(body read failed: " + rerr.Error() + ")"
+	}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		res.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+	}
+	res.Gone = resp.StatusCode == http.StatusGone
+	return res
+}
+
+func expected(expect []int, code int) bool {
+	if len(expect) == 0 {
+		return code >= 200 && code < 300
+	}
+	for _, e := range expect {
+		if e == code {
+			return true
+		}
+	}
+	return false
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// cleanNetErr drops the method and URL url.Error prefixes (the URL may hold a secret).
+func cleanNetErr(err error) string {
+	var ue interface{ Unwrap() error }
+	if errors.As(err, &ue) {
+		if inner := ue.Unwrap(); inner != nil {
+			return inner.Error()
+		}
+	}
+	return err.Error()
+}
+
+// retryAfter parses a Retry-After header: seconds or an HTTP date.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}

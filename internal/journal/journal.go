@@ -1,0 +1,139 @@
+// Package journal records every hook execution as one JSON line: what ran, for which
+// event, where it went (secrets masked) and how it ended.
+package journal
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+)
+
+// Record is one hook execution (one attempt).
+type Record struct {
+	Time       time.Time `json:"time"`
+	RunID      string    `json:"run_id,omitempty"`
+	EventID    string    `json:"event_id"`
+	EventType  string    `json:"event_type"`
+	HookID     string    `json:"hook_id"`
+	DeliveryID string    `json:"delivery_id,omitempty"`
+	Action     string    `json:"action"`
+	Mode       string    `json:"mode"`
+	Target     string    `json:"target,omitempty"`
+	Attempt    int       `json:"attempt"`
+	Outcome    string    `json:"outcome"`
+	Status     int       `json:"status,omitempty"`
+	ExitCode   *int      `json:"exit_code,omitempty"`
+	DurationMS float64   `json:"duration_ms"`
+	Error      string    `json:"error,omitempty"`
+	Response   string    `json:"response,omitempty"`
+}
+
+// Recorder receives journal records. Implementations must be safe for concurrent use.
+type Recorder interface {
+	Record(Record)
+}
+
+// File appends records to a file, one JSON line each.
+type File struct {
+	mu  sync.Mutex
+	f   *os.File
+	err error
+}
+
+// OpenFile opens (creating it with mode 0600 if needed) a journal file for appending.
+func OpenFile(path string) (*File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	return &File{f: f}, nil
+}
+
+// Record writes r as one line, with a single write so that concurrent writers on the
+// same file do not interleave.
+func (j *File) Record(r Record) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return
+	}
+	b = append(b, '\n')
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if _, err := j.f.Write(b); err != nil && j.err == nil {
+		j.err = err
+	}
+}
+
+// Close closes the file and returns the first write error, if any.
+func (j *File) Close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	cerr := j.f.Close()
+	if j.err != nil {
+		return fmt.Errorf("journal: %w", j.err)
+	}
+	return cerr
+}
+
+// Writer writes records as JSON lines to any writer.
+type Writer struct {
+	mu sync.Mutex
+	W  io.Writer
+}
+
+// Record writes r as one line.
+func (w *Writer) Record(r Record) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, _ = w.W.Write(append(b, '\n'))
+}
+
+// Logger logs records through slog, at Info when they succeeded and Warn otherwise.
+type Logger struct {
+	L *slog.Logger
+}
+
+// Record logs r.
+func (l Logger) Record(r Record) {
+	level := slog.LevelInfo
+	if r.Outcome != "ok" && r.Outcome != "skipped" {
+		level = slog.LevelWarn
+	}
+	attrs := []slog.Attr{
+		slog.String("event", r.EventType), slog.String("hook", r.HookID), slog.String("action", r.Action),
+		slog.String("mode", r.Mode), slog.String("target", r.Target), slog.Int("attempt", r.Attempt),
+		slog.String("outcome", r.Outcome), slog.Float64("duration_ms", r.DurationMS),
+	}
+	if r.RunID != "" {
+		attrs = append(attrs, slog.String("run_id", r.RunID))
+	}
+	if r.Status != 0 {
+		attrs = append(attrs, slog.Int("status", r.Status))
+	}
+	if r.ExitCode != nil {
+		attrs = append(attrs, slog.Int("exit_code", *r.ExitCode))
+	}
+	if r.Error != "" {
+		attrs = append(attrs, slog.String("error", r.Error))
+	}
+	l.L.LogAttrs(context.Background(), level, "hook", attrs...)
+}
+
+// Multi sends each record to every recorder.
+type Multi []Recorder
+
+// Record passes r on.
+func (m Multi) Record(r Record) {
+	for _, x := range m {
+		x.Record(r)
+	}
+}

@@ -1,0 +1,63 @@
+package render
+
+import (
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/hookpoint/hookpoint/internal/sign"
+)
+
+// Preview is a rendered hook as shown to people: everything that would be sent or run,
+// with secrets masked.
+type Preview struct {
+	Hook    string      `json:"hook"`
+	Action  string      `json:"action"`
+	Mode    string      `json:"mode"`
+	Method  string      `json:"method,omitempty"`
+	URL     string      `json:"url,omitempty"`
+	Headers [][2]string `json:"headers,omitempty"`
+	Body    string      `json:"body,omitempty"`
+	Argv    []string    `json:"argv,omitempty"`
+	Env     []string    `json:"env,omitempty"`
+	Stdin   string      `json:"stdin,omitempty"`
+	Workdir string      `json:"workdir,omitempty"`
+	Timeout string      `json:"timeout"`
+}
+
+// Preview returns what r would send or run, masked. Signed requests show the signature
+// headers as they would be for an attempt made now.
+func (r *Rendered) Preview(now time.Time) Preview {
+	p := Preview{Hook: r.Hook.ID, Action: r.Hook.Action(), Mode: "sync"}
+	if r.Hook.IsAsync() {
+		p.Mode = "async"
+	}
+	switch {
+	case r.HTTP != nil:
+		q := r.HTTP
+		p.Method, p.URL, p.Body, p.Timeout = q.Method, r.Mask(q.URL), r.Mask(string(q.Body)), q.Timeout.String()
+		for name, vals := range q.Header {
+			for _, v := range vals {
+				p.Headers = append(p.Headers, [2]string{name, r.Mask(v)})
+			}
+		}
+		if len(q.SigningKeys) > 0 {
+			ts := now.Unix()
+			p.Headers = append(p.Headers,
+				[2]string{"Webhook-Id", r.DeliveryID},
+				[2]string{"Webhook-Timestamp", strconv.FormatInt(ts, 10)},
+				[2]string{"Webhook-Signature", sign.Header(q.SigningKeys, r.DeliveryID, ts, q.Body)})
+		}
+		sort.Slice(p.Headers, func(i, j int) bool { return p.Headers[i][0] < p.Headers[j][0] })
+	case r.Exec != nil:
+		c := r.Exec
+		for _, a := range c.Argv {
+			p.Argv = append(p.Argv, r.Mask(a))
+		}
+		for _, kv := range c.Extra {
+			p.Env = append(p.Env, r.Mask(kv))
+		}
+		p.Stdin, p.Workdir, p.Timeout = r.Mask(string(c.Stdin)), c.Dir, c.Timeout.String()
+	}
+	return p
+}

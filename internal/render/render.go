@@ -1,0 +1,358 @@
+// Package render turns a hook and an event into exactly what will be sent or run: the
+// HTTP request (method, URL, headers, body) or the command (argv, environment, stdin),
+// with a masked view for people.
+package render
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hookpoint/hookpoint/internal/config"
+	"github.com/hookpoint/hookpoint/internal/event"
+	"github.com/hookpoint/hookpoint/internal/template"
+	"github.com/hookpoint/hookpoint/internal/version"
+)
+
+// Request is a rendered HTTP action.
+type Request struct {
+	Method  string
+	URL     string
+	Header  http.Header
+	Body    []byte
+	Timeout time.Duration
+	Expect  []int
+	// SigningKeys are the decoded Standard Webhooks keys; the signature is computed when
+	// the request is sent, since it covers the attempt's timestamp.
+	SigningKeys [][]byte
+	TLS         *config.TLS
+}
+
+// Command is a rendered exec action.
+type Command struct {
+	Argv    []string // Argv[0] is the program
+	Env     []string // the complete environment of the process
+	Extra   []string // what hookpoint adds to the inherited environment, for display
+	Stdin   []byte   // nil for none
+	Dir     string
+	Timeout time.Duration
+}
+
+// Rendered is one hook rendered for one event.
+type Rendered struct {
+	Hook       *config.Hook
+	DeliveryID string
+	HTTP       *Request
+	Exec       *Command
+	scope      *template.Scope
+}
+
+// Options tunes rendering.
+type Options struct {
+	// LookupEnv and ReadFile replace where the env and file functions read secrets.
+	LookupEnv func(string) (string, bool)
+	ReadFile  func(string) ([]byte, error)
+	// Environ is the environment exec hooks inherit; os.Environ() when nil.
+	Environ []string
+}
+
+// Hook renders h for ev. deliveryID names this delivery (X-Hookpoint-Delivery and
+// webhook-id); it stays the same across retries.
+func Hook(h *config.Hook, ev *event.Event, deliveryID string, opts Options) (*Rendered, error) {
+	scope := template.NewScope(template.Data(ev, h.ID)).WithSecretSources(opts.LookupEnv, opts.ReadFile)
+	r := &Rendered{Hook: h, DeliveryID: deliveryID, scope: scope}
+	var err error
+	switch {
+	case h.HTTP != nil:
+		r.HTTP, err = httpRequest(scope, h, ev, deliveryID)
+	case h.Exec != nil:
+		r.Exec, err = command(scope, h, ev, opts)
+	default:
+		err = errors.New("the hook has no action")
+	}
+	if err != nil {
+		return nil, errors.New(scope.Mask(err.Error()))
+	}
+	return r, nil
+}
+
+// Mask hides every secret this rendering read.
+func (r *Rendered) Mask(s string) string { return r.scope.Mask(s) }
+
+// Target is the URL or program, with secrets masked, for journals and logs.
+func (r *Rendered) Target() string {
+	switch {
+	case r.HTTP != nil:
+		return r.HTTP.Method + " " + r.Mask(r.HTTP.URL)
+	case r.Exec != nil:
+		return r.Mask(r.Exec.Argv[0])
+	}
+	return ""
+}
+
+func render(scope *template.Scope, t *template.Template) (string, error) {
+	if t == nil {
+		return "", nil
+	}
+	return scope.Render(t)
+}
+
+// contentTypes are the defaults per body type.
+var contentTypes = map[string]string{
+	config.BodyJSON: "application/json",
+	config.BodyXML:  "application/xml; charset=utf-8",
+	config.BodyText: "text/plain; charset=utf-8",
+	config.BodyForm: "application/x-www-form-urlencoded",
+}
+
+func httpRequest(scope *template.Scope, h *config.Hook, ev *event.Event, deliveryID string) (*Request, error) {
+	a, ct := h.HTTP, h.HTTP.Compiled
+	if ct == nil {
+		return nil, errors.New("the hook was not validated")
+	}
+	req := &Request{Method: a.Method, Header: http.Header{}, Timeout: a.Timeout.D(), Expect: a.Expect, TLS: a.TLS}
+	if req.Timeout == 0 {
+		req.Timeout = config.DefaultHTTPTimeout
+	}
+	u, err := render(scope, ct.URL)
+	if err != nil {
+		return nil, fmt.Errorf("url: %w", err)
+	}
+	req.URL = u
+
+	req.Header.Set("User-Agent", version.UserAgent())
+	req.Header.Set("X-Hookpoint-Event", ev.Type)
+	req.Header.Set("X-Hookpoint-Event-Id", ev.ID)
+	req.Header.Set("X-Hookpoint-Hook", h.ID)
+	req.Header.Set("X-Hookpoint-Delivery", deliveryID)
+	if ev.Status != "" {
+		req.Header.Set("X-Hookpoint-Status", ev.Status)
+	}
+	if ev.Run.ID != "" {
+		req.Header.Set("X-Hookpoint-Run", ev.Run.ID)
+	}
+
+	if a.BodyType != config.BodyNone {
+		body, err := renderBody(scope, a, ct, ev)
+		if err != nil {
+			return nil, fmt.Errorf("body: %w", err)
+		}
+		req.Body = body
+		req.Header.Set("Content-Type", contentTypes[a.BodyType])
+	}
+	for _, name := range ct.HeaderNames {
+		v, err := scope.Render(ct.Headers[name])
+		if err != nil {
+			return nil, fmt.Errorf("headers.%s: %w", name, err)
+		}
+		req.Header.Set(name, v)
+	}
+	if a.Auth != nil {
+		if err := applyAuth(scope, a.Auth, ct, req); err != nil {
+			return nil, fmt.Errorf("auth: %w", err)
+		}
+	}
+	for i, t := range ct.Secrets {
+		s, err := scope.Render(t)
+		if err != nil {
+			return nil, fmt.Errorf("sign.secret[%d]: %w", i, err)
+		}
+		scope.AddSecret(s)
+		key, err := config.DecodeSigningSecret(s)
+		if err != nil {
+			return nil, fmt.Errorf("sign.secret[%d]: %w", i, err)
+		}
+		req.SigningKeys = append(req.SigningKeys, key)
+	}
+	return req, nil
+}
+
+func renderBody(scope *template.Scope, a *config.HTTP, ct *config.HTTPTemplates, ev *event.Event) ([]byte, error) {
+	switch {
+	case ct.Body != nil:
+		s, err := scope.Render(ct.Body)
+		return []byte(s), err
+	case ct.Tree != nil:
+		v, err := renderTree(scope, ct.Tree)
+		if err != nil {
+			return nil, err
+		}
+		if a.BodyType == config.BodyForm {
+			form := url.Values{}
+			for k, x := range v.(map[string]any) {
+				form.Set(k, event.Stringify(x))
+			}
+			return []byte(form.Encode()), nil
+		}
+		return json.Marshal(v)
+	default:
+		return ev.CloudEvent()
+	}
+}
+
+func renderTree(scope *template.Scope, v any) (any, error) {
+	switch x := v.(type) {
+	case *template.Template:
+		return scope.Render(x)
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, c := range x {
+			r, err := renderTree(scope, c)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
+			out[k] = r
+		}
+		return out, nil
+	case []any:
+		out := make([]any, len(x))
+		for i, c := range x {
+			r, err := renderTree(scope, c)
+			if err != nil {
+				return nil, fmt.Errorf("[%d]: %w", i, err)
+			}
+			out[i] = r
+		}
+		return out, nil
+	}
+	return v, nil
+}
+
+func applyAuth(scope *template.Scope, a *config.Auth, ct *config.HTTPTemplates, req *Request) error {
+	secret := func(t *template.Template, field string) (string, error) {
+		s, err := render(scope, t)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", field, err)
+		}
+		if strings.ContainsAny(s, "\r\n\x00") {
+			return "", fmt.Errorf("%s contains a line break or NUL", field)
+		}
+		scope.AddSecret(s)
+		return s, nil
+	}
+	switch a.Type {
+	case config.AuthBasic:
+		user, err := render(scope, ct.Username)
+		if err != nil {
+			return fmt.Errorf("username: %w", err)
+		}
+		if strings.ContainsAny(user, ":\r\n\x00") {
+			return errors.New("username contains ':' or a line break")
+		}
+		pass, err := secret(ct.Password, "password")
+		if err != nil {
+			return err
+		}
+		enc := base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+		scope.AddSecret(enc)
+		req.Header.Set("Authorization", "Basic "+enc)
+	case config.AuthBearer:
+		tok, err := secret(ct.Token, "token")
+		if err != nil {
+			return err
+		}
+		if a.Base64 {
+			tok = base64.StdEncoding.EncodeToString([]byte(tok))
+			scope.AddSecret(tok)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+	case config.AuthAPIKey:
+		tok, err := secret(ct.Token, "token")
+		if err != nil {
+			return err
+		}
+		if a.Header != "" {
+			req.Header.Set(a.Header, tok)
+			return nil
+		}
+		sep := "?"
+		if strings.Contains(req.URL, "?") {
+			sep = "&"
+		}
+		frag := ""
+		if i := strings.IndexByte(req.URL, '#'); i >= 0 {
+			req.URL, frag = req.URL[:i], req.URL[i:]
+			if strings.Contains(req.URL, "?") {
+				sep = "&"
+			} else {
+				sep = "?"
+			}
+		}
+		req.URL += sep + url.QueryEscape(a.Query) + "=" + url.QueryEscape(tok) + frag
+	}
+	return nil
+}
+
+func command(scope *template.Scope, h *config.Hook, ev *event.Event, opts Options) (*Command, error) {
+	a, ct := h.Exec, h.Exec.Compiled
+	if ct == nil {
+		return nil, errors.New("the hook was not validated")
+	}
+	cmd := &Command{Dir: a.Workdir, Timeout: a.Timeout.D()}
+	if cmd.Timeout == 0 {
+		cmd.Timeout = config.DefaultExecTimeout
+	}
+	if a.Shell {
+		cmd.Argv = []string{"/bin/sh", "-c", a.Command, "hookpoint-" + h.ID}
+	} else {
+		cmd.Argv = []string{a.Command}
+		for i, t := range ct.Args {
+			s, err := scope.Render(t)
+			if err != nil {
+				return nil, fmt.Errorf("args[%d]: %w", i, err)
+			}
+			cmd.Argv = append(cmd.Argv, s)
+		}
+	}
+	extra := append(ev.Env(), "HOOKPOINT_HOOK="+h.ID)
+	for _, name := range ct.EnvNames {
+		s, err := scope.Render(ct.Env[name])
+		if err != nil {
+			return nil, fmt.Errorf("env.%s: %w", name, err)
+		}
+		extra = append(extra, name+"="+s)
+	}
+	for _, kv := range extra {
+		if strings.IndexByte(kv, 0) >= 0 {
+			name, _, _ := strings.Cut(kv, "=")
+			return nil, fmt.Errorf("environment variable %s contains a NUL byte", name)
+		}
+	}
+	cmd.Extra = extra
+	base := opts.Environ
+	if base == nil {
+		base = os.Environ()
+	}
+	cmd.Env = mergeEnv(base, extra)
+	if a.Stdin == "json" {
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return nil, fmt.Errorf("stdin: %w", err)
+		}
+		cmd.Stdin = b
+	}
+	return cmd, nil
+}
+
+// mergeEnv returns base with extra appended, dropping base entries that extra replaces.
+func mergeEnv(base, extra []string) []string {
+	names := make(map[string]bool, len(extra))
+	for _, kv := range extra {
+		name, _, _ := strings.Cut(kv, "=")
+		names[name] = true
+	}
+	out := make([]string, 0, len(base)+len(extra))
+	for _, kv := range base {
+		name, _, _ := strings.Cut(kv, "=")
+		if !names[name] {
+			out = append(out, kv)
+		}
+	}
+	return append(out, extra...)
+}

@@ -1,0 +1,473 @@
+package template
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"io"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/hookpoint/hookpoint/internal/event"
+)
+
+// state is where the next byte of output lands.
+type state int
+
+const (
+	stNone state = iota // kinds without inner structure
+
+	// URL
+	stURLPrefix   // nothing but a scheme or nothing at all yet: the value supplies the URL's start
+	stURLHost     // within the authority
+	stURLPath     // within the path
+	stURLQuery    // after '?'
+	stURLFragment // after '#'
+
+	// JSON
+	stJSONValue     // outside any string
+	stJSONString    // inside a string
+	stJSONStringEsc // right after a backslash inside a string
+
+	// XML
+	stXMLText    // character data
+	stXMLTag     // inside <...> but not in a quoted attribute value
+	stXMLAttrDQ  // inside a "..." attribute value
+	stXMLAttrSQ  // inside a '...' attribute value
+	stXMLComment // inside <!-- -->
+	stXMLCDATA   // inside <![CDATA[ ]]>
+	stXMLPI      // inside <? ?> or <! > declarations
+)
+
+// lexer tracks the state over the output, resuming where it stopped.
+type lexer struct {
+	pos int
+	st  state
+	// URL: whether "://" or a path has been seen.
+	sawScheme bool
+}
+
+func (l *lexer) scan(k Kind, b []byte) {
+	switch k {
+	case URL:
+		l.scanURL(b)
+	case JSON:
+		l.scanJSON(b)
+	case XML:
+		l.scanXML(b)
+	default:
+		l.st = stNone
+	}
+	l.pos = len(b)
+}
+
+func (l *lexer) scanURL(b []byte) {
+	if l.pos == 0 && l.st == stNone {
+		l.st = stURLPrefix
+	}
+	for i := l.pos; i < len(b); i++ {
+		c := b[i]
+		switch l.st {
+		case stURLPrefix:
+			if c == ':' && bytes.HasPrefix(b[i:], []byte("://")) {
+				l.st, l.sawScheme = stURLHost, true
+				i += 2
+			} else if c == '?' {
+				l.st = stURLQuery
+			} else if c == '#' {
+				l.st = stURLFragment
+			} else if c == '/' {
+				l.st = stURLPath
+			}
+		case stURLHost:
+			switch c {
+			case '/':
+				l.st = stURLPath
+			case '?':
+				l.st = stURLQuery
+			case '#':
+				l.st = stURLFragment
+			}
+		case stURLPath:
+			if c == '?' {
+				l.st = stURLQuery
+			} else if c == '#' {
+				l.st = stURLFragment
+			}
+		case stURLQuery:
+			if c == '#' {
+				l.st = stURLFragment
+			}
+		}
+	}
+	// Output that is not empty but has no scheme yet, like "https:", is still a prefix.
+	if l.st == stURLPrefix && l.sawScheme {
+		l.st = stURLHost
+	}
+}
+
+func (l *lexer) scanJSON(b []byte) {
+	if l.st == stNone {
+		l.st = stJSONValue
+	}
+	for i := l.pos; i < len(b); i++ {
+		c := b[i]
+		switch l.st {
+		case stJSONValue:
+			if c == '"' {
+				l.st = stJSONString
+			}
+		case stJSONString:
+			if c == '\\' {
+				l.st = stJSONStringEsc
+			} else if c == '"' {
+				l.st = stJSONValue
+			}
+		case stJSONStringEsc:
+			l.st = stJSONString
+		}
+	}
+}
+
+func (l *lexer) scanXML(b []byte) {
+	if l.st == stNone {
+		l.st = stXMLText
+	}
+	for i := l.pos; i < len(b); i++ {
+		c := b[i]
+		switch l.st {
+		case stXMLText:
+			if c != '<' {
+				continue
+			}
+			rest := b[i:]
+			switch {
+			case bytes.HasPrefix(rest, []byte("<!--")):
+				l.st = stXMLComment
+				i += 3
+			case bytes.HasPrefix(rest, []byte("<![CDATA[")):
+				l.st = stXMLCDATA
+				i += 8
+			case bytes.HasPrefix(rest, []byte("<?")), bytes.HasPrefix(rest, []byte("<!")):
+				l.st = stXMLPI
+				i++
+			default:
+				l.st = stXMLTag
+			}
+		case stXMLTag:
+			switch c {
+			case '"':
+				l.st = stXMLAttrDQ
+			case '\'':
+				l.st = stXMLAttrSQ
+			case '>':
+				l.st = stXMLText
+			}
+		case stXMLAttrDQ:
+			if c == '"' {
+				l.st = stXMLTag
+			}
+		case stXMLAttrSQ:
+			if c == '\'' {
+				l.st = stXMLTag
+			}
+		case stXMLComment:
+			if bytes.HasPrefix(b[i:], []byte("-->")) {
+				l.st = stXMLText
+				i += 2
+			}
+		case stXMLCDATA:
+			if bytes.HasPrefix(b[i:], []byte("]]>")) {
+				l.st = stXMLText
+				i += 2
+			}
+		case stXMLPI:
+			if c == '>' {
+				l.st = stXMLText
+			}
+		}
+	}
+}
+
+// JSONText is JSON produced by the json function: inserted as it is where a JSON value
+// is expected.
+type JSONText string
+
+// XMLText is XML-escaped text produced by the xml function: inserted as it is in XML
+// character data and attribute values.
+type XMLText string
+
+// URLText is query-escaped text produced by the urlquery function: inserted as it is in
+// URLs and form bodies.
+type URLText string
+
+// escape is the final step of every action: it turns the action's value into text that
+// is safe where it lands.
+func (b *binding) escape(v any) (string, error) {
+	w := b.w
+	k := w.kind
+	switch k {
+	case Text:
+		return event.Stringify(v), nil
+	case Arg:
+		s := event.Stringify(v)
+		if strings.IndexByte(s, 0) >= 0 {
+			return "", errf(k, "value contains a NUL byte, which no argument or environment variable can carry")
+		}
+		return s, nil
+	case Header:
+		s := event.Stringify(v)
+		if i := strings.IndexFunc(s, isHeaderControl); i >= 0 {
+			return "", errf(k, "value contains the control character %q at byte %d; a header value cannot carry CR, LF or other control characters", s[i], i)
+		}
+		return s, nil
+	case Form:
+		if u, ok := v.(URLText); ok {
+			return string(u), nil
+		}
+		return url.QueryEscape(event.Stringify(v)), nil
+	case URL:
+		return escapeURL(w.context(), v)
+	case JSON:
+		return escapeJSON(w.context(), v)
+	case XML:
+		return escapeXML(w.context(), v)
+	}
+	return "", errf(k, "unknown template kind")
+}
+
+func isHeaderControl(r rune) bool {
+	return (r < 0x20 && r != '\t') || r == 0x7f
+}
+
+func escapeURL(st state, v any) (string, error) {
+	if u, ok := v.(URLText); ok && st != stURLPrefix && st != stURLHost {
+		return string(u), nil
+	}
+	s := event.Stringify(v)
+	switch st {
+	case stURLPrefix:
+		// The value is the start of the URL (typically a base URL from a secret); the
+		// whole URL is parsed and checked once rendered.
+		if i := strings.IndexFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f }); i >= 0 {
+			return "", errf(URL, "value for the start of the URL contains a space or control character at byte %d", i)
+		}
+		return s, nil
+	case stURLHost:
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(".-_:[]", c) >= 0) {
+				return "", errf(URL, "value %q cannot be part of a host name (character %q at byte %d)", truncate(s), c, i)
+			}
+		}
+		return s, nil
+	case stURLPath, stURLFragment:
+		return url.PathEscape(s), nil
+	default: // stURLQuery
+		return url.QueryEscape(s), nil
+	}
+}
+
+func escapeJSON(st state, v any) (string, error) {
+	switch st {
+	case stJSONStringEsc:
+		return "", errf(JSON, "a value cannot follow a backslash inside a JSON string")
+	case stJSONString:
+		b, err := marshalJSON(event.Stringify(v))
+		if err != nil {
+			return "", errf(JSON, "%v", err)
+		}
+		return string(b[1 : len(b)-1]), nil
+	}
+	if j, ok := v.(JSONText); ok {
+		if !json.Valid([]byte(j)) {
+			return "", errf(JSON, "the json function produced invalid JSON")
+		}
+		return string(j), nil
+	}
+	switch x := v.(type) {
+	case XMLText:
+		v = string(x)
+	case URLText:
+		v = string(x)
+	}
+	b, err := marshalJSON(v)
+	if err != nil {
+		return "", errf(JSON, "value cannot be written as JSON: %v", err)
+	}
+	return string(b), nil
+}
+
+// marshalJSON encodes v without HTML escaping and without the trailing newline.
+func marshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+func escapeXML(st state, v any) (string, error) {
+	var s string
+	pre := false
+	if x, ok := v.(XMLText); ok {
+		s, pre = string(x), true
+	} else {
+		s = event.Stringify(v)
+	}
+	switch st {
+	case stXMLText, stXMLAttrDQ, stXMLAttrSQ:
+		if pre {
+			return s, nil
+		}
+		return xmlEscape(s), nil
+	case stXMLCDATA:
+		if strings.Contains(s, "]]>") {
+			return "", errf(XML, "value contains \"]]>\", which cannot stand inside a CDATA section")
+		}
+		return strings.Map(xmlSafeRune, s), nil
+	case stXMLComment:
+		if strings.Contains(s, "--") || strings.HasSuffix(s, "-") {
+			return "", errf(XML, "value contains \"--\" or ends with \"-\", which cannot stand inside an XML comment")
+		}
+		return strings.Map(xmlSafeRune, s), nil
+	case stXMLTag:
+		return "", errf(XML, "a value inside a tag must be a quoted attribute value; element and attribute names cannot come from values")
+	default:
+		return "", errf(XML, "a value cannot stand inside a processing instruction or declaration")
+	}
+}
+
+// xmlSafeRune replaces characters that XML 1.0 cannot carry, even escaped, with U+FFFD.
+func xmlSafeRune(r rune) rune {
+	if r == '\t' || r == '\n' || r == '\r' || (r >= 0x20 && r <= 0xD7FF) || (r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF) {
+		if r == utf8.RuneError {
+			return '\uFFFD'
+		}
+		return r
+	}
+	return '\uFFFD'
+}
+
+func xmlEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '&':
+			b.WriteString("&amp;")
+		case '"':
+			b.WriteString("&quot;")
+		case '\'':
+			b.WriteString("&apos;")
+		case '\n':
+			b.WriteString("&#xA;")
+		case '\r':
+			b.WriteString("&#xD;")
+		case '\t':
+			b.WriteString("&#x9;")
+		default:
+			b.WriteRune(xmlSafeRune(r))
+		}
+	}
+	return b.String()
+}
+
+func truncate(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}
+
+// check verifies that the whole output is well-formed for its kind.
+func check(k Kind, out []byte) error {
+	switch k {
+	case URL:
+		return checkURL(string(out))
+	case JSON:
+		if !json.Valid(out) {
+			var v any
+			err := json.Unmarshal(out, &v)
+			return errf(k, "rendered body is not valid JSON: %v", err)
+		}
+	case XML:
+		return checkXML(out)
+	case Form:
+		if _, err := url.ParseQuery(string(out)); err != nil {
+			return errf(k, "rendered body is not valid form encoding: %v", err)
+		}
+	case Header:
+		if i := bytes.IndexFunc(out, isHeaderControl); i >= 0 {
+			return errf(k, "header value contains the control character %q at byte %d", out[i], i)
+		}
+	case Arg:
+		if bytes.IndexByte(out, 0) >= 0 {
+			return errf(k, "value contains a NUL byte")
+		}
+	}
+	return nil
+}
+
+// checkURL accepts absolute http and https URLs with a host and nothing that needs
+// escaping.
+func checkURL(s string) error {
+	if i := strings.IndexFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f }); i >= 0 {
+		return errf(URL, "%q contains a space or control character at byte %d", truncate(s), i)
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return errf(URL, "%v", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return errf(URL, "%q: the scheme must be http or https", truncate(s))
+	}
+	if u.Host == "" {
+		return errf(URL, "%q has no host", truncate(s))
+	}
+	return nil
+}
+
+func checkXML(out []byte) error {
+	d := xml.NewDecoder(bytes.NewReader(out))
+	d.Strict = true
+	depth, roots := 0, 0
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return errf(XML, "rendered body is not well-formed XML: %v", err)
+		}
+		switch tok.(type) {
+		case xml.StartElement:
+			if depth == 0 {
+				roots++
+			}
+			depth++
+		case xml.EndElement:
+			depth--
+		}
+	}
+	if roots != 1 {
+		return errf(XML, "rendered body must have exactly one root element, it has %d", roots)
+	}
+	return nil
+}
+
+// escapedForms lists the ways a secret may appear in rendered text.
+func escapedForms(s string) []string {
+	forms := []string{s, url.QueryEscape(s), url.PathEscape(s), xmlEscape(s)}
+	if b, err := marshalJSON(s); err == nil {
+		forms = append(forms, string(b[1:len(b)-1]))
+	}
+	return forms
+}

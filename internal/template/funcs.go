@@ -1,0 +1,129 @@
+package template
+
+import (
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+	ttemplate "text/template"
+
+	"github.com/hookpoint/hookpoint/internal/event"
+)
+
+// maxSecretFile bounds what the file function reads.
+const maxSecretFile = 64 << 10
+
+func defaultLookupEnv(name string) (string, bool) { return os.LookupEnv(name) }
+
+func defaultReadFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxSecretFile {
+		return nil, fmt.Errorf("larger than %d bytes", maxSecretFile)
+	}
+	return b, nil
+}
+
+// FuncNames lists the functions templates may call beyond text/template's own.
+var FuncNames = []string{"env", "file", "json", "xml", "urlquery", "default", "lower", "upper", "trim", "replace", "b64enc", "b64dec"}
+
+// pureFuncs are the functions that need no execution state.
+var pureFuncs = ttemplate.FuncMap{
+	"json": func(v any) (JSONText, error) {
+		b, err := marshalJSON(v)
+		return JSONText(b), err
+	},
+	"xml":      func(v any) XMLText { return XMLText(xmlEscape(event.Stringify(v))) },
+	"urlquery": func(v any) URLText { return URLText(url.QueryEscape(event.Stringify(v))) },
+	// default returns v unless it is missing or empty, in which case it returns def.
+	"default": func(def, v any) any {
+		if v == nil {
+			return def
+		}
+		if s, ok := v.(string); ok && s == "" {
+			return def
+		}
+		return v
+	},
+	"lower":   func(v any) string { return strings.ToLower(event.Stringify(v)) },
+	"upper":   func(v any) string { return strings.ToUpper(event.Stringify(v)) },
+	"trim":    func(v any) string { return strings.TrimSpace(event.Stringify(v)) },
+	"replace": func(old, new string, v any) string { return strings.ReplaceAll(event.Stringify(v), old, new) },
+	"b64enc":  func(v any) string { return base64.StdEncoding.EncodeToString([]byte(event.Stringify(v))) },
+	"b64dec": func(v any) (string, error) {
+		b, err := base64.StdEncoding.DecodeString(event.Stringify(v))
+		return string(b), err
+	},
+}
+
+// stubFuncs makes every name known at parse time; the stateful ones are bound per
+// execution by boundFuncs.
+func stubFuncs() ttemplate.FuncMap {
+	m := ttemplate.FuncMap{}
+	for k, v := range pureFuncs {
+		m[k] = v
+	}
+	b := &binding{}
+	for k, v := range boundFuncs(b) {
+		m[k] = v
+	}
+	return m
+}
+
+func boundFuncs(b *binding) ttemplate.FuncMap {
+	return ttemplate.FuncMap{
+		escapeFunc: b.escape,
+		// env reads a secret from the environment; an unset variable is an error.
+		"env": func(name string) (string, error) {
+			v, ok := b.scope.lookupEnv(name)
+			if !ok {
+				return "", fmt.Errorf("env %q: the variable is not set", name)
+			}
+			b.scope.AddSecret(v)
+			return v, nil
+		},
+		// file reads a secret from a file, without its trailing line break.
+		"file": func(path string) (string, error) {
+			raw, err := b.scope.readFile(path)
+			if err != nil {
+				return "", fmt.Errorf("file %q: %v", path, unwrapPathErr(err))
+			}
+			v := strings.TrimRight(string(raw), "\r\n")
+			b.scope.AddSecret(v)
+			return v, nil
+		},
+	}
+}
+
+func unwrapPathErr(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// Data builds the root a hook's templates see: .event, .run, .hook and .data.
+func Data(ev *event.Event, hookID string) map[string]any {
+	data := ev.Data
+	if data == nil {
+		data = map[string]any{}
+	}
+	return map[string]any{
+		"event": map[string]any{
+			"id": ev.ID, "type": ev.Type, "time": ev.Time.UTC().Format("2006-01-02T15:04:05.999999999Z07:00"),
+			"status": ev.Status, "source": ev.Source, "subject": ev.Subject, "gate": ev.Gate,
+		},
+		"run":  map[string]any{"id": ev.Run.ID, "job": ev.Run.Job, "kind": ev.Run.Kind},
+		"hook": map[string]any{"id": hookID},
+		"data": data,
+	}
+}

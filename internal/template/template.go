@@ -1,0 +1,332 @@
+// Package template renders the text/template fields of a hook with escaping chosen by
+// where each value lands: a URL path segment, a query, a JSON string or value, an XML text
+// or attribute, a form field, a header. Whatever the values, the output is well-formed for
+// its kind, or rendering fails with an error before anything is sent.
+//
+// The escaping is decided while the template executes: every action is given a final
+// escaping step that looks at the output written so far, so branches, loops and nested
+// templates are escaped by the context they actually produce.
+package template
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	ttemplate "text/template"
+	"text/template/parse"
+)
+
+// Kind names the kind of text a template produces, which decides how values are escaped
+// and how the result is checked.
+type Kind int
+
+const (
+	// Text is free text: values are inserted as they are.
+	Text Kind = iota
+	// URL is an http or https URL.
+	URL
+	// Header is an HTTP header value: CR, LF and other control characters are refused.
+	Header
+	// JSON is a JSON document.
+	JSON
+	// XML is an XML document.
+	XML
+	// Form is an application/x-www-form-urlencoded body.
+	Form
+	// Arg is a command argument or environment value: NUL is refused.
+	Arg
+)
+
+func (k Kind) String() string {
+	switch k {
+	case URL:
+		return "url"
+	case Header:
+		return "header"
+	case JSON:
+		return "json"
+	case XML:
+		return "xml"
+	case Form:
+		return "form"
+	case Arg:
+		return "arg"
+	}
+	return "text"
+}
+
+const escapeFunc = "_hookpoint_escape"
+
+// Template is a parsed template field. It is safe for concurrent use.
+type Template struct {
+	name     string
+	src      string
+	kind     Kind
+	constant bool // no actions: the source is the output
+	base     *ttemplate.Template
+	refs     []Ref
+	pool     sync.Pool // of *instance
+}
+
+// Ref is a reference to a secret source found in a template: env "NAME" or file "PATH"
+// with a constant argument.
+type Ref struct {
+	Func string // "env" or "file"
+	Arg  string
+}
+
+// instance is a clone of the base template whose functions are bound to one execution
+// at a time; instances are pooled so that executions do not clone the template.
+type instance struct {
+	t *ttemplate.Template
+	b *binding
+}
+
+type binding struct {
+	scope *Scope
+	w     *ctxWriter
+}
+
+var escaperNoiseRE = regexp.MustCompile(`executing "[^"]*" at <` + escapeFunc + `>: (error calling ` + escapeFunc + `: )?`)
+
+var placeholderRE = regexp.MustCompile(`%CV4PVE_AUTOSNAP_([A-Z0-9_]+)%`)
+
+// Parse parses src as a template producing kind. The AutoSnap placeholders
+// %CV4PVE_AUTOSNAP_NAME% are accepted and read .data.name (lower case).
+func Parse(name, src string, kind Kind) (*Template, error) {
+	t := &Template{name: name, src: src, kind: kind}
+	text := placeholderRE.ReplaceAllStringFunc(src, func(m string) string {
+		key := strings.ToLower(placeholderRE.FindStringSubmatch(m)[1])
+		return `{{index .data "` + key + `"}}`
+	})
+	base, err := ttemplate.New(name).Option("missingkey=zero").Funcs(stubFuncs()).Parse(text)
+	if err != nil {
+		return nil, cleanErr(err)
+	}
+	t.constant = true
+	for _, tt := range base.Templates() {
+		if tt.Tree == nil || tt.Tree.Root == nil {
+			continue
+		}
+		walk(tt.Tree.Root, func(n parse.Node) {
+			switch x := n.(type) {
+			case *parse.ActionNode:
+				t.constant = false
+				if len(x.Pipe.Decl) == 0 {
+					x.Pipe.Cmds = append(x.Pipe.Cmds, &parse.CommandNode{
+						NodeType: parse.NodeCommand, Pos: x.Pos,
+						Args: []parse.Node{parse.NewIdentifier(escapeFunc).SetTree(tt.Tree).SetPos(x.Pos)},
+					})
+				}
+			case *parse.IfNode, *parse.RangeNode, *parse.WithNode, *parse.TemplateNode:
+				t.constant = false
+			case *parse.CommandNode:
+				if len(x.Args) == 2 {
+					id, ok1 := x.Args[0].(*parse.IdentifierNode)
+					s, ok2 := x.Args[1].(*parse.StringNode)
+					if ok1 && ok2 && (id.Ident == "env" || id.Ident == "file") {
+						t.refs = append(t.refs, Ref{Func: id.Ident, Arg: s.Text})
+					}
+				}
+			}
+		})
+	}
+	t.base = base
+	if t.constant {
+		// A constant must be well-formed on its own.
+		if err := check(kind, []byte(src)); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// MustParse is Parse for sources known to be valid; it panics on error.
+func MustParse(name, src string, kind Kind) *Template {
+	t, err := Parse(name, src, kind)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// Source returns the template text as written.
+func (t *Template) Source() string { return t.src }
+
+// Kind returns what the template produces.
+func (t *Template) Kind() Kind { return t.kind }
+
+// Constant reports whether the template has no actions.
+func (t *Template) Constant() bool { return t.constant }
+
+// Refs returns the env and file references with constant arguments, for checking that
+// the secrets a config needs are present.
+func (t *Template) Refs() []Ref { return t.refs }
+
+func walk(n parse.Node, f func(parse.Node)) {
+	if n == nil {
+		return
+	}
+	f(n)
+	switch x := n.(type) {
+	case *parse.ListNode:
+		if x == nil {
+			return
+		}
+		for _, c := range x.Nodes {
+			walk(c, f)
+		}
+	case *parse.ActionNode:
+		walk(x.Pipe, f)
+	case *parse.PipeNode:
+		if x == nil {
+			return
+		}
+		for _, c := range x.Cmds {
+			walk(c, f)
+		}
+	case *parse.CommandNode:
+		for _, a := range x.Args {
+			walk(a, f)
+		}
+	case *parse.IfNode:
+		walk(x.Pipe, f)
+		walk(x.List, f)
+		walk(x.ElseList, f)
+	case *parse.RangeNode:
+		walk(x.Pipe, f)
+		walk(x.List, f)
+		walk(x.ElseList, f)
+	case *parse.WithNode:
+		walk(x.Pipe, f)
+		walk(x.List, f)
+		walk(x.ElseList, f)
+	case *parse.TemplateNode:
+		walk(x.Pipe, f)
+	}
+}
+
+// Scope is one rendering of a hook: the data its templates see and the secrets they
+// read, so that everything shown to people can be masked. A Scope is not safe for
+// concurrent use.
+type Scope struct {
+	data      map[string]any
+	lookupEnv func(string) (string, bool)
+	readFile  func(string) ([]byte, error)
+	secrets   []string
+}
+
+// NewScope returns a scope over data, reading env and file secrets from the process
+// environment and the file system.
+func NewScope(data map[string]any) *Scope {
+	return &Scope{data: data, lookupEnv: defaultLookupEnv, readFile: defaultReadFile}
+}
+
+// WithSecretSources replaces where env and file read from (tests, dry runs).
+func (s *Scope) WithSecretSources(lookupEnv func(string) (string, bool), readFile func(string) ([]byte, error)) *Scope {
+	if lookupEnv != nil {
+		s.lookupEnv = lookupEnv
+	}
+	if readFile != nil {
+		s.readFile = readFile
+	}
+	return s
+}
+
+// AddSecret marks v as secret, so that Mask hides it.
+func (s *Scope) AddSecret(v string) {
+	if v == "" {
+		return
+	}
+	for _, x := range s.secrets {
+		if x == v {
+			return
+		}
+	}
+	s.secrets = append(s.secrets, v)
+}
+
+// HasSecrets reports whether any secret was read.
+func (s *Scope) HasSecrets() bool { return len(s.secrets) > 0 }
+
+// Mask is what stands in place of a secret in anything shown.
+const Mask = "****"
+
+// Mask returns text with every secret read so far, and its escaped forms, replaced.
+func (s *Scope) Mask(text string) string {
+	for _, sec := range s.secrets {
+		for _, form := range escapedForms(sec) {
+			if form != "" && strings.Contains(text, form) {
+				text = strings.ReplaceAll(text, form, Mask)
+			}
+		}
+	}
+	return text
+}
+
+// Render executes t in this scope and checks the result for t's kind.
+func (s *Scope) Render(t *Template) (string, error) {
+	if t.constant {
+		return t.src, nil
+	}
+	inst, _ := t.pool.Get().(*instance)
+	if inst == nil {
+		clone, err := t.base.Clone()
+		if err != nil {
+			return "", err
+		}
+		b := &binding{}
+		clone.Funcs(boundFuncs(b))
+		inst = &instance{t: clone, b: b}
+	}
+	w := &ctxWriter{kind: t.kind}
+	inst.b.scope, inst.b.w = s, w
+	err := inst.t.Execute(w, s.data)
+	inst.b.scope, inst.b.w = nil, nil
+	t.pool.Put(inst)
+	if err != nil {
+		return "", cleanErr(err)
+	}
+	if err := check(t.kind, w.buf.Bytes()); err != nil {
+		return "", err
+	}
+	return w.buf.String(), nil
+}
+
+// cleanErr strips text/template's "template: " prefix and the internal escaper's name.
+func cleanErr(err error) error {
+	var ee ttemplate.ExecError
+	msg := err.Error()
+	if errors.As(err, &ee) {
+		msg = ee.Err.Error()
+	}
+	msg = strings.TrimPrefix(msg, "template: ")
+	msg = escaperNoiseRE.ReplaceAllString(msg, "")
+	msg = strings.ReplaceAll(msg, " | "+escapeFunc, "")
+	return errors.New(msg)
+}
+
+// ctxWriter collects the output and knows, for the output so far, in which context the
+// next value lands. The context is computed lazily, only when an action asks for it.
+type ctxWriter struct {
+	kind Kind
+	buf  bytes.Buffer
+	lex  lexer
+}
+
+func (w *ctxWriter) Write(p []byte) (int, error) { return w.buf.Write(p) }
+
+// context scans the output written since the last call and returns the current state.
+func (w *ctxWriter) context() state {
+	b := w.buf.Bytes()
+	w.lex.scan(w.kind, b)
+	return w.lex.st
+}
+
+// errf builds a rendering error that names the kind of text being produced.
+func errf(k Kind, format string, args ...any) error {
+	return fmt.Errorf("%s: %s", k, fmt.Sprintf(format, args...))
+}
