@@ -4,6 +4,7 @@
 package render
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -190,7 +191,7 @@ func renderBody(scope *template.Scope, a *config.HTTP, ct *config.HTTPTemplates,
 			}
 			return []byte(form.Encode()), nil
 		}
-		return json.Marshal(v)
+		return marshalJSON(v)
 	default:
 		return ev.CloudEvent()
 	}
@@ -355,4 +356,15 @@ func mergeEnv(base, extra []string) []string {
 		}
 	}
 	return append(out, extra...)
+}
+
+// marshalJSON encodes v without HTML escaping, so that <, > and & stay as they are.
+func marshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/hookpoint/hookpoint"
+	"github.com/hookpoint/hookpoint/internal/event"
+)
+
+type runOptions struct {
+	Event eventOptions
+}
+
+func (o *runOptions) AddFlags(fs *pflag.FlagSet) {
+	o.Event.AddFlags(fs, false)
+	fs.StringVar(&o.Event.Job, "job", "", "job name (required; .run.job)")
+	fs.StringVar(&o.Event.Kind, "kind", "job", "job kind: events are KIND.pre, KIND.post, KIND.abort and KIND.end")
+}
+
+func newRunCommand(g *globalOptions) *cobra.Command {
+	o := &runOptions{}
+	c := &cobra.Command{
+		Use:   "run --job NAME [flags] -- COMMAND [ARGS...]",
+		Short: "Wrap a command in a lifecycle: KIND.pre (gate), KIND.post or KIND.abort, KIND.end",
+		Long: `Wrap a command in a lifecycle of events:
+
+  KIND.pre    a gate: when a hook aborts it the command is not started, KIND.abort and
+              KIND.end fire, and the exit status is 75
+  KIND.post   after the command exits 0 (status success)
+  KIND.abort  after it fails (status fail) or is cancelled by a signal (status cancelled)
+  KIND.end    always, last, with the final status, duration and exit_code
+
+SIGINT and SIGTERM are forwarded to the command. The exit status is the command's own,
+unless a pre hook aborted it (75).`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRun(cmd.Context(), g, o, args, cmd.ErrOrStderr())
+		},
+	}
+	c.Flags().SetInterspersed(false)
+	o.AddFlags(c.Flags())
+	return c
+}
+
+// signalContext returns a context cancelled by SIGINT or SIGTERM.
+func signalContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+}
+
+// lifecycle fires the events of one wrapped run.
+type lifecycle struct {
+	eng   *hookpoint.Engine
+	base  *hookpoint.Event
+	start time.Time
+	log   io.Writer
+}
+
+// fire fires KIND.phase with the base data plus extra.
+func (l *lifecycle) fire(ctx context.Context, phase, status string, gate bool, extra map[string]any) *hookpoint.Outcome {
+	ev := event.New(l.base.Run.Kind + "." + phase)
+	ev.Run, ev.Source, ev.Subject, ev.Status, ev.Gate = l.base.Run, l.base.Source, l.base.Subject, status, gate
+	for k, v := range l.base.Data {
+		ev.Data[k] = v
+	}
+	for k, v := range extra {
+		ev.Data[k] = v
+	}
+	out, err := l.eng.Fire(ctx, ev)
+	if err != nil { // the type and status are built here, so this is a bug
+		fmt.Fprintf(l.log, "hookpoint: %s: %v\n", ev.Type, err)
+		return &hookpoint.Outcome{Event: ev, Verdict: hookpoint.Proceed}
+	}
+	return out
+}
+
+func runRun(ctx context.Context, g *globalOptions, o *runOptions, args []string, stderr io.Writer) error {
+	if o.Event.Job == "" {
+		return usageErr("--job is required")
+	}
+	if len(args) == 0 {
+		return usageErr("no command given: hookpoint run --job NAME -- COMMAND [ARGS...]")
+	}
+	if o.Event.Kind == "" {
+		return usageErr("--kind cannot be empty")
+	}
+	if o.Event.Status != "" {
+		return usageErr("--status is set by run itself")
+	}
+	if o.Event.Subject == "" {
+		o.Event.Subject = o.Event.Job
+	}
+	base, err := o.Event.build(o.Event.Kind + ".pre")
+	if err != nil {
+		return err
+	}
+	e, err := g.open()
+	if err != nil {
+		return err
+	}
+	l := &lifecycle{eng: e.engine, base: base, start: time.Now(), log: stderr}
+
+	// Signals: until the command starts they cancel the pre hooks; while it runs they are
+	// forwarded to it; afterwards the end hooks still run (each has its own timeout).
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	preCtx, cancelPre := context.WithCancel(ctx)
+	var preSignal os.Signal
+	preDone, preExited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(preExited)
+		select {
+		case s := <-sigs:
+			preSignal = s
+			cancelPre()
+		case <-preDone:
+		}
+	}()
+	pre := l.fire(preCtx, "pre", "", true, nil)
+	close(preDone)
+	<-preExited
+	cancelPre()
+
+	finish := func(status string, code int, errText string) {
+		extra := map[string]any{"exit_code": code, "duration": time.Since(l.start).Seconds()}
+		if errText != "" {
+			extra["error"] = errText
+		}
+		l.fire(context.WithoutCancel(ctx), "end", status, false, extra)
+	}
+
+	if pre.Verdict == hookpoint.Abort {
+		status, code, why := event.StatusFail, exitGateAbort, "a pre hook aborted the job"
+		if r := pre.AbortedBy(); r != nil {
+			why = fmt.Sprintf("pre hook %s failed: %s", r.HookID, r.Error)
+		}
+		if preSignal != nil || pre.Cancelled {
+			status, why = event.StatusCancelled, "cancelled by a signal before the command started"
+			if s, ok := preSignal.(syscall.Signal); ok {
+				code = 128 + int(s)
+			}
+		}
+		l.fire(context.WithoutCancel(ctx), "abort", status, false, map[string]any{"exit_code": code, "error": why})
+		finish(status, code, why)
+		e.close(g.AsyncDeadline)
+		return &exitError{code: code, err: errors.New(why)}
+	}
+	// A signal that raced with the end of the pre hooks still counts.
+	if preSignal == nil {
+		select {
+		case s := <-sigs:
+			preSignal = s
+		default:
+		}
+	}
+
+	code, cancelled, runErr := runCommand(args, sigs, preSignal)
+	status := event.StatusSuccess
+	switch {
+	case cancelled:
+		status = event.StatusCancelled
+	case code != 0:
+		status = event.StatusFail
+	}
+	errText := ""
+	if runErr != nil {
+		errText = runErr.Error()
+	} else if code != 0 {
+		errText = fmt.Sprintf("the command exited with status %d", code)
+		if cancelled {
+			errText = "the command was cancelled by a signal"
+		}
+	}
+	afterCtx := context.WithoutCancel(ctx)
+	if status == event.StatusSuccess {
+		post := l.fire(afterCtx, "post", event.StatusSuccess, false, map[string]any{"exit_code": code, "duration": time.Since(l.start).Seconds()})
+		switch {
+		case post.Verdict == hookpoint.Abort:
+			status = event.StatusFail
+			if r := post.AbortedBy(); r != nil {
+				errText = fmt.Sprintf("post hook %s failed: %s", r.HookID, r.Error)
+			}
+		case post.Warned():
+			status = event.StatusWarning
+		}
+	} else {
+		l.fire(afterCtx, "abort", status, false, map[string]any{"exit_code": code, "error": errText, "duration": time.Since(l.start).Seconds()})
+	}
+	finish(status, code, errText)
+	if !e.close(g.AsyncDeadline) {
+		fmt.Fprintln(stderr, "hookpoint: warning: some async hooks were not delivered (see above)")
+	}
+	if runErr != nil {
+		return &exitError{code: code, err: runErr}
+	}
+	return &exitError{code: code}
+}
+
+// runCommand starts the command in its own process group with the terminal's stdio,
+// forwards SIGINT and SIGTERM to that group, and returns its exit code (128+signal when
+// a signal ended it) and whether it was cancelled by a signal. pending is a signal that
+// arrived before the command started: the command is then not started.
+func runCommand(args []string, sigs <-chan os.Signal, pending os.Signal) (int, bool, error) {
+	if pending != nil {
+		code := 130
+		if s, ok := pending.(syscall.Signal); ok {
+			code = 128 + int(s)
+		}
+		return code, true, errors.New("cancelled by a signal before the command started")
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		code := exitCannotExec
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+			code = exitNotFound
+		}
+		return code, false, fmt.Errorf("cannot start the command: %w", err)
+	}
+	done, exited := make(chan struct{}), make(chan struct{})
+	signalled := false
+	go func() {
+		defer close(exited)
+		for {
+			select {
+			case s := <-sigs:
+				signalled = true
+				if ss, ok := s.(syscall.Signal); ok {
+					_ = syscall.Kill(-cmd.Process.Pid, ss)
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	err := cmd.Wait()
+	close(done)
+	<-exited
+	code := 0
+	if cmd.ProcessState != nil {
+		code = cmd.ProcessState.ExitCode()
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			sig := ws.Signal()
+			code = 128 + int(sig)
+			return code, signalled || sig == syscall.SIGINT || sig == syscall.SIGTERM || sig == syscall.SIGHUP, nil
+		}
+	}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		return code, false, err
+	}
+	return code, signalled && code != 0, nil
+}

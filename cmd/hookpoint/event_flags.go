@@ -1,0 +1,126 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/hookpoint/hookpoint"
+	"github.com/hookpoint/hookpoint/internal/event"
+)
+
+// maxDataFile bounds --data input.
+const maxDataFile = 4 << 20
+
+// eventOptions are the flags that describe an event.
+type eventOptions struct {
+	Vars    []string
+	Data    string
+	Status  string
+	Gate    bool
+	RunID   string
+	Job     string
+	Kind    string
+	Subject string
+	Source  string
+}
+
+func (o *eventOptions) AddFlags(fs *pflag.FlagSet, withGate bool) {
+	fs.StringArrayVar(&o.Vars, "var", nil, "event data variable `key=value` (repeatable; wins over --data)")
+	fs.StringVar(&o.Data, "data", "", "event data as a JSON object: inline, @FILE, or @- for stdin")
+	fs.StringVar(&o.Status, "status", "", "event status: success, warning, fail or cancelled")
+	if withGate {
+		fs.BoolVar(&o.Gate, "gate", false, "the event is a gate: the caller waits for the verdict")
+	}
+	fs.StringVar(&o.RunID, "run-id", os.Getenv("HOOKPOINT_RUN_ID"), "run id correlating the events of one job run (env HOOKPOINT_RUN_ID; generated when empty)")
+	fs.StringVar(&o.Subject, "subject", "", "event subject (what the event is about)")
+	fs.StringVar(&o.Source, "source", event.DefaultSource, "event source")
+}
+
+// data parses --data and --var into the event's data map.
+func (o *eventOptions) data() (map[string]any, error) {
+	data := map[string]any{}
+	if o.Data != "" {
+		raw := []byte(o.Data)
+		if name, ok := strings.CutPrefix(o.Data, "@"); ok {
+			var r io.Reader = os.Stdin
+			if name != "-" {
+				f, err := os.Open(name)
+				if err != nil {
+					return nil, usageErr("--data: %v", err)
+				}
+				defer f.Close()
+				r = f
+			}
+			b, err := io.ReadAll(io.LimitReader(r, maxDataFile+1))
+			if err != nil {
+				return nil, usageErr("--data: %v", err)
+			}
+			if len(b) > maxDataFile {
+				return nil, usageErr("--data: larger than %d bytes", maxDataFile)
+			}
+			raw = b
+		}
+		if err := json.Unmarshal(raw, &data); err != nil {
+			return nil, usageErr("--data: not a JSON object: %v", err)
+		}
+		if data == nil {
+			data = map[string]any{}
+		}
+	}
+	for _, kv := range o.Vars {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, usageErr("--var %q: write key=value", kv)
+		}
+		data[k] = v
+	}
+	return data, nil
+}
+
+// build returns the event of type typ described by the flags.
+func (o *eventOptions) build(typ string) (*hookpoint.Event, error) {
+	data, err := o.data()
+	if err != nil {
+		return nil, err
+	}
+	ev := hookpoint.NewEvent(typ)
+	ev.Data, ev.Status, ev.Gate, ev.Subject, ev.Source = data, o.Status, o.Gate, o.Subject, o.Source
+	ev.Run = hookpoint.Run{ID: o.RunID, Job: o.Job, Kind: o.Kind}
+	if ev.Run.ID == "" {
+		ev.Run.ID = event.NewID("run")
+	}
+	if err := ev.Validate(); err != nil {
+		return nil, usageErr("%v", err)
+	}
+	return ev, nil
+}
+
+func oneType(args []string) (string, error) {
+	if len(args) != 1 {
+		return "", usageErr("expected exactly one event TYPE, got %d argument(s)", len(args))
+	}
+	return args[0], nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+func outputFlag(fs *pflag.FlagSet, p *string) {
+	fs.StringVarP(p, "output", "o", "text", "output format: text or json")
+}
+
+func checkOutput(o string) error {
+	if o != "text" && o != "json" {
+		return usageErr("--output %q: use text or json", o)
+	}
+	return nil
+}
+

@@ -1,0 +1,60 @@
+// Command hookpoint wraps jobs in lifecycle hooks: HTTP webhooks and commands fired at
+// each phase, with gate semantics, ordering, templating, signing and a journal.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+)
+
+func main() {
+	err := newRootCommand().ExecuteContext(context.Background())
+	os.Exit(exitCode(err))
+}
+
+// exitError carries the exit code a command wants.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// Exit codes.
+const (
+	exitOK         = 0
+	exitAborted    = 1  // emit: a hook aborted the event
+	exitUsage      = 2  // bad usage or configuration
+	exitUndeliver  = 3  // emit: async deliveries left undelivered
+	exitGateAbort  = 75 // run: a pre hook aborted the job (EX_TEMPFAIL)
+	exitNotFound   = 127
+	exitCannotExec = 126
+)
+
+func usageErr(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+func exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(os.Stderr, "hookpoint:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(os.Stderr, "hookpoint:", err)
+	return 1
+}
