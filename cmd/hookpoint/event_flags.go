@@ -123,4 +123,3 @@ func checkOutput(o string) error {
 	}
 	return nil
 }
-
