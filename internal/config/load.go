@@ -126,7 +126,9 @@ func Parse(name string, data []byte) (*Config, error) {
 		var te *yaml.TypeError
 		if errors.As(err, &te) {
 			for _, e := range te.Errors {
-				issues = append(issues, yamlIssue(name, e))
+				is := yamlIssue(name, e)
+				is.Field = pos.fieldAt(is.Line)
+				issues = append(issues, is)
 			}
 			return fail(issues...)
 		}
@@ -231,4 +233,41 @@ func (c *Config) Pos(path string) Position {
 		path = path[:i]
 	}
 	return Position{}
+}
+
+// fieldAt returns the field path written on line: the deepest one, or, when several
+// fields share the line (flow style), the path they have in common.
+func (p posIndex) fieldAt(line int) string {
+	var on []string
+	for path, at := range p {
+		if at.Line == line {
+			on = append(on, path)
+		}
+	}
+	if len(on) == 0 {
+		return ""
+	}
+	sort.Strings(on)
+	deepest := on[0]
+	for _, path := range on[1:] {
+		if strings.HasPrefix(path, deepest) {
+			deepest = path // a child of the current one
+			continue
+		}
+		if !strings.HasPrefix(deepest, path) {
+			return commonParent(deepest, path)
+		}
+	}
+	return deepest
+}
+
+func commonParent(a, b string) string {
+	for !strings.HasPrefix(b, a+".") && !strings.HasPrefix(b, a+"[") && a != "" {
+		i := strings.LastIndexAny(a, ".[")
+		if i < 0 {
+			return ""
+		}
+		a = a[:i]
+	}
+	return a
 }

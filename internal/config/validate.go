@@ -123,7 +123,13 @@ func (v *validator) hook(p string, h *Hook) {
 func (v *validator) tmpl(path, src string, kind template.Kind) *template.Template {
 	t, err := template.Parse(path, src, kind)
 	if err != nil {
-		v.errf(path, "%v", err)
+		msg := err.Error()
+		if rest, ok := strings.CutPrefix(msg, path+":"); ok {
+			if line, tail, ok := strings.Cut(rest, ": "); ok {
+				msg = fmt.Sprintf("template error on line %s of the value: %s", line, tail)
+			}
+		}
+		v.errf(path, "%s", msg)
 		return nil
 	}
 	return t
@@ -165,6 +171,9 @@ func (v *validator) http(p string, a *HTTP) {
 			v.errf(p+".body", "body_type none sends no body; remove body or set body_type")
 		}
 	case BodyJSON, BodyXML, BodyText, BodyForm:
+		if a.Body == nil && a.BodyType != BodyJSON {
+			v.errf(p+".body", "body_type %s needs a body (only json has a default: the event)", a.BodyType)
+		}
 		if a.Method == http.MethodGet {
 			v.errf(p+".body_type", "GET requests carry no body; use body_type none or another method")
 		}
