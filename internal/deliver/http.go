@@ -33,7 +33,7 @@ type HTTP struct {
 	Now func() time.Time
 
 	mu      sync.Mutex
-	clients map[config.TLS]*http.Client
+	clients map[config.TLS]http.RoundTripper
 }
 
 // NewHTTP returns a sender with a 10s connect timeout.
@@ -41,7 +41,7 @@ func NewHTTP() *HTTP {
 	return &HTTP{Dialer: &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}, Now: time.Now}
 }
 
-func (h *HTTP) client(t *config.TLS) (*http.Client, error) {
+func (h *HTTP) client(t *config.TLS) (http.RoundTripper, error) {
 	var key config.TLS
 	if t != nil {
 		key = *t
@@ -67,14 +67,11 @@ func (h *HTTP) client(t *config.TLS) (*http.Client, error) {
 		ExpectContinueTimeout:  time.Second,
 		MaxResponseHeaderBytes: 64 << 10,
 	}
-	c := &http.Client{
-		Transport: tr,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}
+	// The transport is used directly: a RoundTripper never follows redirects, and it
+	// avoids the per-request header copying http.Client does for them.
+	var c http.RoundTripper = tr
 	if h.clients == nil {
-		h.clients = map[config.TLS]*http.Client{}
+		h.clients = map[config.TLS]http.RoundTripper{}
 	}
 	h.clients[key] = c
 	return c, nil
@@ -108,7 +105,9 @@ func (h *HTTP) Close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, c := range h.clients {
-		c.CloseIdleConnections()
+		if ci, ok := c.(interface{ CloseIdleConnections() }); ok {
+			ci.CloseIdleConnections()
+		}
 	}
 }
 
@@ -149,7 +148,7 @@ func (h *HTTP) send(ctx context.Context, r *render.Request, deliveryID string) R
 		req.Header.Set(sign.HeaderTimestamp, strconv.FormatInt(ts, 10))
 		req.Header.Set(sign.HeaderSignature, sign.Header(r.SigningKeys, deliveryID, ts, r.Body))
 	}
-	resp, err := c.Do(req)
+	resp, err := c.RoundTrip(req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
 			return Result{Outcome: Timeout, Error: fmt.Sprintf("no response within %s", r.Timeout)}
@@ -157,9 +156,8 @@ func (h *HTTP) send(ctx context.Context, r *render.Request, deliveryID string) R
 		return Result{Outcome: Failed, Error: cleanNetErr(err)}
 	}
 	defer resp.Body.Close()
-	ex := &boundedBuffer{max: MaxExcerpt}
-	_, rerr := io.Copy(ex, io.LimitReader(resp.Body, MaxExcerpt+maxDrain))
-	res := Result{Status: resp.StatusCode, Excerpt: ex.String()}
+	excerpt, rerr := readExcerpt(resp.Body)
+	res := Result{Status: resp.StatusCode, Excerpt: excerpt}
 	switch {
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
 		res.Outcome = Failed
@@ -222,4 +220,26 @@ func retryAfter(v string, now time.Time) time.Duration {
 		return t.Sub(now)
 	}
 	return 0
+}
+
+var excerptPool = sync.Pool{New: func() any { b := make([]byte, MaxExcerpt); return &b }}
+
+// readExcerpt keeps the first MaxExcerpt bytes of a body and reads (up to maxDrain
+// more) past them so that the connection can be reused.
+func readExcerpt(body io.Reader) (string, error) {
+	bp := excerptPool.Get().(*[]byte)
+	defer excerptPool.Put(bp)
+	n, err := io.ReadFull(body, *bp)
+	excerpt := string((*bp)[:n])
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return excerpt, nil
+	}
+	if err != nil {
+		return excerpt, err
+	}
+	more, err := io.Copy(io.Discard, io.LimitReader(body, maxDrain))
+	if more > 0 {
+		excerpt += "...(truncated)"
+	}
+	return excerpt, err
 }

@@ -4,7 +4,6 @@ package journal
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -57,11 +56,7 @@ func OpenFile(path string) (*File, error) {
 // Record writes r as one line, with a single write so that concurrent writers on the
 // same file do not interleave.
 func (j *File) Record(r Record) {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return
-	}
-	b = append(b, '\n')
+	b := append(r.AppendJSON(make([]byte, 0, 512)), '\n')
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if _, err := j.f.Write(b); err != nil && j.err == nil {
@@ -88,13 +83,10 @@ type Writer struct {
 
 // Record writes r as one line.
 func (w *Writer) Record(r Record) {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return
-	}
+	b := append(r.AppendJSON(make([]byte, 0, 512)), '\n')
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	_, _ = w.W.Write(append(b, '\n'))
+	_, _ = w.W.Write(b)
 }
 
 // Logger logs records through slog, at Info when they succeeded and Warn otherwise.

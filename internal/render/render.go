@@ -191,7 +191,7 @@ func renderBody(scope *template.Scope, a *config.HTTP, ct *config.HTTPTemplates,
 			}
 			return []byte(form.Encode()), nil
 		}
-		return marshalJSON(v)
+		return appendTree(make([]byte, 0, 256), v)
 	default:
 		return ev.CloudEvent()
 	}

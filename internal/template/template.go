@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	ttemplate "text/template"
@@ -68,6 +69,7 @@ type Template struct {
 	constant bool // no actions: the source is the output
 	base     *ttemplate.Template
 	refs     []Ref
+	fast     program   // set when the template has the simple shape fast.go runs
 	pool     sync.Pool // of *instance
 }
 
@@ -106,6 +108,7 @@ func Parse(name, src string, kind Kind) (*Template, error) {
 	if err != nil {
 		return nil, cleanErr(err)
 	}
+	t.fast = compileFast(base)
 	t.constant = true
 	for _, tt := range base.Templates() {
 		if tt.Tree == nil || tt.Tree.Root == nil {
@@ -217,6 +220,7 @@ type Scope struct {
 	lookupEnv func(string) (string, bool)
 	readFile  func(string) ([]byte, error)
 	secrets   []string
+	forms     []string // every secret in every escaped form, for Mask
 }
 
 // NewScope returns a scope over data, reading env and file secrets from the process
@@ -247,6 +251,22 @@ func (s *Scope) AddSecret(v string) {
 		}
 	}
 	s.secrets = append(s.secrets, v)
+	for _, f := range escapedForms(v) {
+		if f != "" && !containsString(s.forms, f) {
+			s.forms = append(s.forms, f)
+		}
+	}
+	// Longest first, so that a secret containing another is masked whole.
+	sort.Slice(s.forms, func(i, j int) bool { return len(s.forms[i]) > len(s.forms[j]) })
+}
+
+func containsString(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }
 
 // HasSecrets reports whether any secret was read.
@@ -257,11 +277,9 @@ const Mask = "****"
 
 // Mask returns text with every secret read so far, and its escaped forms, replaced.
 func (s *Scope) Mask(text string) string {
-	for _, sec := range s.secrets {
-		for _, form := range escapedForms(sec) {
-			if form != "" && strings.Contains(text, form) {
-				text = strings.ReplaceAll(text, form, Mask)
-			}
+	for _, form := range s.forms {
+		if strings.Contains(text, form) {
+			text = strings.ReplaceAll(text, form, Mask)
 		}
 	}
 	return text
@@ -271,6 +289,15 @@ func (s *Scope) Mask(text string) string {
 func (s *Scope) Render(t *Template) (string, error) {
 	if t.constant {
 		return t.src, nil
+	}
+	if t.fast != nil {
+		out, handled, err := s.runFast(t, t.fast)
+		if handled {
+			if err != nil {
+				return "", fmt.Errorf("%s: %w", t.name, err)
+			}
+			return out, nil
+		}
 	}
 	inst, _ := t.pool.Get().(*instance)
 	if inst == nil {
