@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"sort"
 
@@ -28,7 +29,12 @@ func newCheckCommand(g *globalOptions) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "check",
 		Short: "Validate the config: fields, patterns, templates and secrets",
-		Args:  cobra.NoArgs,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErr("check takes no arguments, got %q (see %s --help)", args, c.CommandPath())
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runCheck(g, o, cmd.OutOrStdout())
 		},
@@ -45,14 +51,19 @@ func runCheck(g *globalOptions, o *checkOptions, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var problems []string
+	type problem struct {
+		line int
+		text string
+	}
+	var problems []problem
 	for i, h := range cfg.Hooks {
-		p := cfg.Pos(fmt.Sprintf("hooks[%d]", i))
-		where := fmt.Sprintf("%s:%d", cfg.File, p.Line)
+		path := fmt.Sprintf("hooks[%d]", i)
+		line := cfg.Pos(path).Line
 		if !o.NoSecrets {
-			for _, ref := range refs(h) {
-				if msg := missingSecret(ref); msg != "" {
-					problems = append(problems, fmt.Sprintf("%s: hook %q: %s", where, h.ID, msg))
+			for _, sr := range refs(path, h) {
+				if msg := missingSecret(sr.ref); msg != "" {
+					at := cfg.Pos(sr.field).Line
+					problems = append(problems, problem{at, fmt.Sprintf("%s:%d: %s: hook %q: %s", cfg.File, at, sr.field, h.ID, msg)})
 				}
 			}
 		}
@@ -62,13 +73,18 @@ func runCheck(g *globalOptions, o *checkOptions, out io.Writer) error {
 		stub := func(string) (string, bool) { return "whsec_c2FtcGxlLXNpZ25pbmcta2V5LTEyMzQ1Njc4", true }
 		stubFile := func(string) ([]byte, error) { return []byte("whsec_c2FtcGxlLXNpZ25pbmcta2V5LTEyMzQ1Njc4"), nil }
 		if _, err := render.Hook(h, ev, "msg_check", render.Options{LookupEnv: stub, ReadFile: stubFile, Environ: []string{}}); err != nil {
-			problems = append(problems, fmt.Sprintf("%s: hook %q: with an empty event: %v", where, h.ID, err))
+			problems = append(problems, problem{line, fmt.Sprintf("%s:%d: %s: hook %q: with an empty event: %v", cfg.File, line, path, h.ID, err)})
 		}
 	}
 	if len(problems) > 0 {
-		sort.Strings(problems)
+		sort.SliceStable(problems, func(a, b int) bool {
+			if problems[a].line != problems[b].line {
+				return problems[a].line < problems[b].line
+			}
+			return problems[a].text < problems[b].text
+		})
 		for _, p := range problems {
-			fmt.Fprintln(os.Stderr, p)
+			fmt.Fprintln(os.Stderr, p.text)
 		}
 		return &exitError{code: exitUsage, err: fmt.Errorf("%s: %d problem(s)", cfg.File, len(problems))}
 	}
@@ -82,51 +98,64 @@ func runCheck(g *globalOptions, o *checkOptions, out io.Writer) error {
 	return nil
 }
 
-// refs lists the env and file references of every template of a hook.
-func refs(h *config.Hook) []template.Ref {
-	var ts []*template.Template
-	if a := h.HTTP; a != nil && a.Compiled != nil {
-		c := a.Compiled
-		ts = append(ts, c.URL, c.Body, c.Username, c.Password, c.Token)
-		for _, n := range c.HeaderNames {
-			ts = append(ts, c.Headers[n])
+// secretRef is an env or file reference of a template, with the field (such as
+// hooks[0].http.auth.token) whose template makes it.
+type secretRef struct {
+	field string
+	ref   template.Ref
+}
+
+// refs lists the env and file references of every template of the hook at path p.
+func refs(p string, h *config.Hook) []secretRef {
+	var out []secretRef
+	add := func(field string, t *template.Template) {
+		if t == nil {
+			return
 		}
-		ts = append(ts, c.Secrets...)
-		ts = append(ts, treeTemplates(c.Tree)...)
+		for _, r := range t.Refs() {
+			out = append(out, secretRef{field: field, ref: r})
+		}
+	}
+	if a := h.HTTP; a != nil && a.Compiled != nil {
+		c, hp := a.Compiled, p+".http"
+		add(hp+".url", c.URL)
+		add(hp+".body", c.Body)
+		add(hp+".auth.username", c.Username)
+		add(hp+".auth.password", c.Password)
+		add(hp+".auth.token", c.Token)
+		for name := range a.Headers { // the name as written, which is where it is
+			add(hp+".headers."+name, c.Headers[http.CanonicalHeaderKey(name)])
+		}
+		for i, t := range c.Secrets {
+			add(fmt.Sprintf("%s.sign.secret[%d]", hp, i), t)
+		}
+		treeTemplates(hp+".body", c.Tree, add)
 	}
 	if a := h.Exec; a != nil && a.Compiled != nil {
-		ts = append(ts, a.Compiled.Args...)
-		for _, n := range a.Compiled.EnvNames {
-			ts = append(ts, a.Compiled.Env[n])
+		for i, t := range a.Compiled.Args {
+			add(fmt.Sprintf("%s.exec.args[%d]", p, i), t)
 		}
-	}
-	var out []template.Ref
-	for _, t := range ts {
-		if t != nil {
-			out = append(out, t.Refs()...)
+		for _, n := range a.Compiled.EnvNames {
+			add(p+".exec.env."+n, a.Compiled.Env[n])
 		}
 	}
 	return out
 }
 
-func treeTemplates(v any) []*template.Template {
+// treeTemplates calls add for every template leaf of a structured body.
+func treeTemplates(path string, v any, add func(string, *template.Template)) {
 	switch x := v.(type) {
 	case *template.Template:
-		return []*template.Template{x}
+		add(path, x)
 	case map[string]any:
-		var out []*template.Template
-		for _, c := range x {
-			out = append(out, treeTemplates(c)...)
+		for k, c := range x {
+			treeTemplates(path+"."+k, c, add)
 		}
-		return out
 	case []any:
-		var out []*template.Template
-		for _, c := range x {
-			out = append(out, treeTemplates(c)...)
+		for i, c := range x {
+			treeTemplates(fmt.Sprintf("%s[%d]", path, i), c, add)
 		}
-		return out
 	}
-	return nil
 }
 
 func missingSecret(r template.Ref) string {
