@@ -6,26 +6,30 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/term"
 
 	"github.com/hookpoint/hookpoint"
 	"github.com/hookpoint/hookpoint/internal/event"
 )
 
 type runOptions struct {
-	Event eventOptions
+	Event     eventOptions
+	Timeout   time.Duration
+	KillAfter time.Duration
 }
 
 func (o *runOptions) AddFlags(fs *pflag.FlagSet) {
 	o.Event.AddFlags(fs, false)
 	fs.StringVar(&o.Event.Job, "job", "", "job name (required; .run.job)")
 	fs.StringVar(&o.Event.Kind, "kind", "job", "job kind: events are KIND.pre, KIND.post, KIND.abort and KIND.end")
+	fs.DurationVar(&o.Timeout, "timeout", 0, "stop the command with SIGTERM after this long (0: no limit); the run then fails")
+	fs.DurationVar(&o.KillAfter, "kill-after", 30*time.Second, "send SIGKILL when the command is still running this long after it was sent a signal (0: never)")
 }
 
 func newRunCommand(g *globalOptions) *cobra.Command {
@@ -41,8 +45,13 @@ func newRunCommand(g *globalOptions) *cobra.Command {
   KIND.abort  after it fails (status fail) or is cancelled by a signal (status cancelled)
   KIND.end    always, last, with the final status, duration and exit_code
 
-SIGINT and SIGTERM are forwarded to the command. The exit status is the command's own,
-unless a pre hook aborted it (75).`,
+SIGINT and SIGTERM are forwarded to the command (when stdin is a terminal the command
+stays in the terminal's foreground process group, so it can read the terminal and gets
+Ctrl-C from it directly). --timeout stops the command with SIGTERM, and --kill-after
+follows any signal with SIGKILL if the command is still running. The command sees
+HOOKPOINT_RUN_ID, so a nested 'hookpoint emit' joins the run.
+
+The exit status is the command's own, unless a pre hook aborted it (75).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRun(cmd.Context(), g, o, args, cmd.ErrOrStderr())
 		},
@@ -164,22 +173,31 @@ func runRun(ctx context.Context, g *globalOptions, o *runOptions, args []string,
 		}
 	}
 
-	code, cancelled, runErr := runCommand(args, sigs, preSignal)
+	jr := runJob(jobSpec{
+		argv:       args,
+		env:        []string{"HOOKPOINT_RUN_ID=" + base.Run.ID, "HOOKPOINT_JOB=" + base.Run.Job, "HOOKPOINT_KIND=" + base.Run.Kind},
+		timeout:    o.Timeout,
+		killAfter:  o.KillAfter,
+		foreground: term.IsTerminal(int(os.Stdin.Fd())),
+	}, sigs, preSignal)
+	code, runErr := jr.code, jr.err
 	status := event.StatusSuccess
 	switch {
-	case cancelled:
+	case jr.cancelled:
 		status = event.StatusCancelled
-	case code != 0:
+	case code != 0 || jr.timedOut:
 		status = event.StatusFail
 	}
 	errText := ""
-	if runErr != nil {
+	switch {
+	case runErr != nil:
 		errText = runErr.Error()
-	} else if code != 0 {
+	case jr.timedOut:
+		errText = fmt.Sprintf("the command ran past its %s timeout and was stopped", o.Timeout)
+	case jr.cancelled:
+		errText = "the command was cancelled by a signal"
+	case code != 0:
 		errText = fmt.Sprintf("the command exited with status %d", code)
-		if cancelled {
-			errText = "the command was cancelled by a signal"
-		}
 	}
 	afterCtx := context.WithoutCancel(ctx)
 	if status == event.StatusSuccess {
@@ -204,61 +222,4 @@ func runRun(ctx context.Context, g *globalOptions, o *runOptions, args []string,
 		return &exitError{code: code, err: runErr}
 	}
 	return &exitError{code: code}
-}
-
-// runCommand starts the command in its own process group with the terminal's stdio,
-// forwards SIGINT and SIGTERM to that group, and returns its exit code (128+signal when
-// a signal ended it) and whether it was cancelled by a signal. pending is a signal that
-// arrived before the command started: the command is then not started.
-func runCommand(args []string, sigs <-chan os.Signal, pending os.Signal) (int, bool, error) {
-	if pending != nil {
-		code := 130
-		if s, ok := pending.(syscall.Signal); ok {
-			code = 128 + int(s)
-		}
-		return code, true, errors.New("cancelled by a signal before the command started")
-	}
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		code := exitCannotExec
-		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
-			code = exitNotFound
-		}
-		return code, false, fmt.Errorf("cannot start the command: %w", err)
-	}
-	done, exited := make(chan struct{}), make(chan struct{})
-	signalled := false
-	go func() {
-		defer close(exited)
-		for {
-			select {
-			case s := <-sigs:
-				signalled = true
-				if ss, ok := s.(syscall.Signal); ok {
-					_ = syscall.Kill(-cmd.Process.Pid, ss)
-				}
-			case <-done:
-				return
-			}
-		}
-	}()
-	err := cmd.Wait()
-	close(done)
-	<-exited
-	code := 0
-	if cmd.ProcessState != nil {
-		code = cmd.ProcessState.ExitCode()
-		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			sig := ws.Signal()
-			code = 128 + int(sig)
-			return code, signalled || sig == syscall.SIGINT || sig == syscall.SIGTERM || sig == syscall.SIGHUP, nil
-		}
-	}
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		return code, false, err
-	}
-	return code, signalled && code != 0, nil
 }

@@ -380,3 +380,40 @@ func TestRunUsage(t *testing.T) {
 		})
 	}
 }
+
+// --timeout stops a command that runs too long: abort and end report fail with the
+// timeout, and --kill-after follows with SIGKILL when the command ignores SIGTERM.
+func TestRunTimeout(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t)
+	cfg := writeConfig(t, rcv, "hookpoint.yaml", `hooks:`+recorderHook)
+	p := runHP(t, childEnv(t), "run", "--config", cfg, "--job", "slow", "--timeout", "300ms", "--kill-after", "300ms",
+		"--", "sh", "-c", "trap '' TERM; sleep 30")
+	wantExit(t, p, 128+int(syscall.SIGKILL))
+	reqs := wantEvents(t, rcv, "rec", "job.pre", "job.abort", "job.end")
+	wantStatus(t, reqs[1], "fail")
+	wantStatus(t, reqs[2], "fail")
+	if e, _ := reqs[2].data(t)["error"].(string); !strings.Contains(e, "timeout") {
+		t.Errorf("end error = %q, want it to name the timeout", e)
+	}
+}
+
+// The wrapped command sees the run id, so a nested emit joins the run.
+func TestRunPassesRunID(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t)
+	cfg := writeConfig(t, rcv, "hookpoint.yaml", `hooks:`+recorderHook)
+	out := filepath.Join(t.TempDir(), "env")
+	p := runHP(t, childEnv(t, "OUT="+out), "run", "--config", cfg, "--job", "nested", "--kind", "backup",
+		"--", "sh", "-c", `printf '%s|%s|%s' "$HOOKPOINT_RUN_ID" "$HOOKPOINT_JOB" "$HOOKPOINT_KIND" > "$OUT"`)
+	wantExit(t, p, 0)
+	reqs := wantEvents(t, rcv, "rec", "backup.pre", "backup.post", "backup.end")
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := reqs[0].Run + "|nested|backup"
+	if reqs[0].Run == "" || string(got) != want {
+		t.Errorf("command saw %q, want %q", got, want)
+	}
+}

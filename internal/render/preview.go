@@ -3,9 +3,10 @@ package render
 import (
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
-	"github.com/hookpoint/hookpoint/internal/sign"
+	"github.com/hookpoint/hookpoint/internal/template"
 )
 
 // Preview is a rendered hook as shown to people: everything that would be sent or run,
@@ -41,12 +42,14 @@ func (r *Rendered) Preview(now time.Time) Preview {
 				p.Headers = append(p.Headers, [2]string{name, r.Mask(v)})
 			}
 		}
-		if len(q.SigningKeys) > 0 {
-			ts := now.Unix()
+		if n := len(q.SigningKeys); n > 0 {
+			// The real signature is computed per attempt; a valid one printed here could
+			// be replayed, so only its shape is shown.
+			sig := strings.TrimSuffix(strings.Repeat("v1,"+template.Mask+" ", n), " ")
 			p.Headers = append(p.Headers,
 				[2]string{"Webhook-Id", r.DeliveryID},
-				[2]string{"Webhook-Timestamp", strconv.FormatInt(ts, 10)},
-				[2]string{"Webhook-Signature", sign.Header(q.SigningKeys, r.DeliveryID, ts, q.Body)})
+				[2]string{"Webhook-Timestamp", strconv.FormatInt(now.Unix(), 10)},
+				[2]string{"Webhook-Signature", sig})
 		}
 		sort.Slice(p.Headers, func(i, j int) bool { return p.Headers[i][0] < p.Headers[j][0] })
 	case r.Exec != nil:
