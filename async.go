@@ -187,7 +187,9 @@ func (e *Engine) Drain(ctx context.Context) AsyncReport {
 	if !a.draining {
 		a.draining = true
 		if dl, ok := ctx.Deadline(); ok {
-			a.deadline = dl
+			// ctx's deadline is on the wall clock; attempts are planned on the engine's
+			// clock (Options.Now), which may be injected.
+			a.deadline = e.opts.Now().Add(time.Until(dl))
 		} else {
 			a.deadline = time.Unix(1<<40, 0)
 		}

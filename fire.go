@@ -110,7 +110,11 @@ func (e *Engine) Fire(ctx context.Context, ev *Event) (*Outcome, error) {
 			out.Verdict = Abort
 		}
 		if stopped {
-			out.Results = append(out.Results, e.skip(h, ev))
+			why := "an earlier hook aborted this event"
+			if out.Cancelled {
+				why = "cancelled before this hook ran"
+			}
+			out.Results = append(out.Results, e.skip(h, ev, why))
 			continue
 		}
 		if h.IsAsync() {
@@ -133,8 +137,8 @@ func (e *Engine) Fire(ctx context.Context, ev *Event) (*Outcome, error) {
 	return out, nil
 }
 
-func (e *Engine) skip(h *config.Hook, ev *Event) Result {
-	res := Result{HookID: h.ID, Action: h.Action(), Mode: mode(h), Outcome: OutcomeSkipped, Error: "an earlier hook aborted this event"}
+func (e *Engine) skip(h *config.Hook, ev *Event, why string) Result {
+	res := Result{HookID: h.ID, Action: h.Action(), Mode: mode(h), Outcome: OutcomeSkipped, Error: why}
 	e.record(journal.Record{
 		Time: e.opts.Now().UTC(), RunID: ev.Run.ID, EventID: ev.ID, EventType: ev.Type, HookID: h.ID,
 		Action: res.Action, Mode: res.Mode, Outcome: OutcomeSkipped, Error: res.Error,

@@ -47,7 +47,7 @@ func run(ctx context.Context, c *render.Command) Result {
 	out := &syncBuffer{b: boundedBuffer{max: MaxOutput}}
 	cmd.Stdout, cmd.Stderr = out, out
 	err := cmd.Run()
-	res := Result{Excerpt: out.excerpt()}
+	res := Result{Excerpt: out.excerpt(c.Mask)}
 	if cmd.ProcessState != nil {
 		code := exitCode(cmd.ProcessState)
 		res.ExitCode = &code
@@ -98,11 +98,8 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) excerpt() string {
+func (s *syncBuffer) excerpt(mask func(string) string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.b.buf) <= MaxExcerpt {
-		return s.b.String()
-	}
-	return string(s.b.buf[:MaxExcerpt]) + "...(truncated)"
+	return s.b.excerpt(mask)
 }

@@ -156,7 +156,7 @@ func (h *HTTP) send(ctx context.Context, r *render.Request, deliveryID string) R
 		return Result{Outcome: Failed, Error: cleanNetErr(err)}
 	}
 	defer resp.Body.Close()
-	excerpt, rerr := readExcerpt(resp.Body)
+	excerpt, rerr := readExcerpt(resp.Body, r.Mask)
 	res := Result{Status: resp.StatusCode, Excerpt: excerpt}
 	switch {
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
@@ -222,24 +222,22 @@ func retryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
-var excerptPool = sync.Pool{New: func() any { b := make([]byte, MaxExcerpt); return &b }}
+var excerptPool = sync.Pool{New: func() any { b := make([]byte, MaxExcerpt+maskSlack); return &b }}
 
-// readExcerpt keeps the first MaxExcerpt bytes of a body and reads (up to maxDrain
-// more) past them so that the connection can be reused.
-func readExcerpt(body io.Reader) (string, error) {
+// readExcerpt keeps the start of a body, masked and bounded to MaxExcerpt, and reads (up
+// to maxDrain more) past it so that the connection can be reused.
+func readExcerpt(body io.Reader, mask func(string) string) (string, error) {
 	bp := excerptPool.Get().(*[]byte)
 	defer excerptPool.Put(bp)
 	n, err := io.ReadFull(body, *bp)
-	excerpt := string((*bp)[:n])
+	raw := (*bp)[:n]
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return excerpt, nil
+		return excerpt(raw, false, mask), nil
 	}
 	if err != nil {
-		return excerpt, err
+		// Cut short at an arbitrary point, perhaps inside a secret.
+		return excerpt(raw, true, mask), err
 	}
 	more, err := io.Copy(io.Discard, io.LimitReader(body, maxDrain))
-	if more > 0 {
-		excerpt += "...(truncated)"
-	}
-	return excerpt, err
+	return excerpt(raw, more > 0 || err != nil, mask), err
 }

@@ -17,6 +17,31 @@ const (
 // MaxExcerpt bounds the response body or command output kept with a result.
 const MaxExcerpt = 4 << 10
 
+// maskSlack is how much is read beyond MaxExcerpt so that secrets are masked before the
+// cut: a secret (up to this long) that straddles the cut is not left half visible.
+const maskSlack = 4 << 10
+
+// excerpt masks the captured start of a body or output and bounds it to MaxExcerpt.
+// more says whether raw is only the start of something longer. mask is nil when there
+// are no secrets; otherwise, when there is more, the last maskSlack bytes of raw may hold
+// the first part of a secret that mask could not recognise, and are dropped.
+func excerpt(raw []byte, more bool, mask func(string) string) string {
+	s := string(raw)
+	if mask != nil {
+		s = mask(s)
+		if more {
+			s = s[:max(0, len(s)-maskSlack)]
+		}
+	}
+	if len(s) > MaxExcerpt {
+		s, more = s[:MaxExcerpt], true
+	}
+	if more {
+		s += "...(truncated)"
+	}
+	return s
+}
+
 // Result is how one attempt went.
 type Result struct {
 	Outcome  string
@@ -54,9 +79,7 @@ func (b *boundedBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (b *boundedBuffer) String() string {
-	if b.dropped > 0 {
-		return string(b.buf) + "...(truncated)"
-	}
-	return string(b.buf)
+// excerpt returns the masked, bounded start of what was written.
+func (b *boundedBuffer) excerpt(mask func(string) string) string {
+	return excerpt(b.buf, b.dropped > 0, mask)
 }

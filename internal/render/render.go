@@ -33,6 +33,10 @@ type Request struct {
 	// the request is sent, since it covers the attempt's timestamp.
 	SigningKeys [][]byte
 	TLS         *config.TLS
+	// Mask hides the secrets of this rendering; deliver applies it to the response
+	// excerpt before cutting it, so that no part of a secret is kept. Nil when the
+	// rendering read no secret.
+	Mask func(string) string
 }
 
 // Command is a rendered exec action.
@@ -43,6 +47,9 @@ type Command struct {
 	Stdin   []byte   // nil for none
 	Dir     string
 	Timeout time.Duration
+	// Mask hides the secrets of this rendering; deliver applies it to the output
+	// excerpt before cutting it. Nil when the rendering read no secret.
+	Mask func(string) string
 }
 
 // Rendered is one hook rendered for one event.
@@ -79,6 +86,14 @@ func Hook(h *config.Hook, ev *event.Event, deliveryID string, opts Options) (*Re
 	}
 	if err != nil {
 		return nil, errors.New(scope.Mask(err.Error()))
+	}
+	if scope.HasSecrets() { // every secret has been read by now
+		if r.HTTP != nil {
+			r.HTTP.Mask = r.Mask
+		}
+		if r.Exec != nil {
+			r.Exec.Mask = r.Mask
+		}
 	}
 	return r, nil
 }
@@ -128,6 +143,7 @@ func httpRequest(scope *template.Scope, h *config.Hook, ev *event.Event, deliver
 	req.URL = u
 
 	req.Header.Set("User-Agent", version.UserAgent())
+	urlCredentials(scope, req)
 	req.Header.Set("X-Hookpoint-Event", ev.Type)
 	req.Header.Set("X-Hookpoint-Event-Id", ev.ID)
 	req.Header.Set("X-Hookpoint-Hook", h.ID)
@@ -223,6 +239,38 @@ func renderTree(scope *template.Scope, v any) (any, error) {
 		return out, nil
 	}
 	return v, nil
+}
+
+// urlCredentials turns credentials in the URL (https://user:pass@host/) into Basic auth,
+// as curl and http.Client do (an http.Transport alone would drop them), takes them out of
+// the URL and marks them secret. An auth: block or an Authorization header still wins.
+func urlCredentials(scope *template.Scope, req *Request) {
+	if !strings.Contains(req.URL, "@") {
+		return
+	}
+	pu, err := url.Parse(req.URL)
+	if err != nil || pu.User == nil {
+		return
+	}
+	user := pu.User.Username()
+	pass, hasPass := pu.User.Password()
+	if hasPass {
+		scope.AddSecret(pass)
+	} else {
+		scope.AddSecret(user) // https://TOKEN@host/
+	}
+	enc := base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+	scope.AddSecret(enc)
+	req.Header.Set("Authorization", "Basic "+enc)
+	// Cut "user:pass@" out of the text rather than re-encode the whole URL.
+	scheme, rest, _ := strings.Cut(req.URL, "://")
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	if at := strings.LastIndexByte(rest[:end], '@'); at >= 0 {
+		req.URL = scheme + "://" + rest[at+1:]
+	}
 }
 
 func applyAuth(scope *template.Scope, a *config.Auth, ct *config.HTTPTemplates, req *Request) error {
