@@ -29,8 +29,8 @@ func Run(ctx context.Context, c *render.Command) Result {
 	return res
 }
 
-func run(ctx context.Context, c *render.Command) Result {
-	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+func run(parent context.Context, c *render.Command) Result {
+	ctx, cancel := context.WithTimeout(parent, c.Timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.Argv[0], c.Argv[1:]...)
 	cmd.Env = c.Env
@@ -53,11 +53,17 @@ func run(ctx context.Context, c *render.Command) Result {
 		res.ExitCode = &code
 	}
 	switch {
+	case err == nil:
+		res.Outcome = OK
+	case errors.Is(parent.Err(), context.DeadlineExceeded):
+		res.Outcome = Timeout
+		res.Error = "killed: the caller's deadline passed"
+	case parent.Err() != nil:
+		res.Outcome = Failed
+		res.Error = "killed: cancelled"
 	case ctx.Err() == context.DeadlineExceeded:
 		res.Outcome = Timeout
 		res.Error = fmt.Sprintf("killed after the %s timeout", c.Timeout)
-	case err == nil:
-		res.Outcome = OK
 	default:
 		res.Outcome = Failed
 		var ee *exec.ExitError

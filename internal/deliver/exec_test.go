@@ -220,6 +220,9 @@ wait`)
 	if res.OK() {
 		t.Errorf("a cancelled command reported ok")
 	}
+	if res.Outcome != deliver.Failed || !strings.Contains(res.Error, "cancelled") {
+		t.Errorf("cancelled command: outcome %q, error %q; want failed and an error saying it was cancelled", res.Outcome, res.Error)
+	}
 	waitFor(t, "the grandchild to be killed", func() bool { return gone(pid) })
 }
 
