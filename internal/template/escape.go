@@ -203,6 +203,13 @@ type XMLText string
 // URLs and form bodies.
 type URLText string
 
+// The String methods make event.Stringify, and so every other position and function,
+// see the text itself rather than a JSON-quoted string.
+
+func (t JSONText) String() string { return string(t) }
+func (t XMLText) String() string  { return string(t) }
+func (t URLText) String() string  { return string(t) }
+
 // escape is the final step of every action: it turns the action's value into text that
 // is safe where it lands.
 func (b *binding) escape(v any) (string, error) {
@@ -447,7 +454,7 @@ func checkXML(out []byte) error {
 		if err != nil {
 			return errf(XML, "rendered body is not well-formed XML: %v", err)
 		}
-		switch tok.(type) {
+		switch x := tok.(type) {
 		case xml.StartElement:
 			if depth == 0 {
 				roots++
@@ -455,6 +462,11 @@ func checkXML(out []byte) error {
 			depth++
 		case xml.EndElement:
 			depth--
+		case xml.CharData:
+			// The decoder accepts text outside the root element; XML does not.
+			if depth == 0 && len(bytes.Trim(x, " \t\r\n")) > 0 {
+				return errf(XML, "rendered body has text outside the root element: %q", truncate(string(x)))
+			}
 		}
 	}
 	if roots != 1 {

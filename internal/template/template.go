@@ -139,10 +139,17 @@ func Parse(name, src string, kind Kind) (*Template, error) {
 	}
 	t.base = base
 	if t.constant {
-		// A constant must be well-formed on its own.
-		if err := check(kind, []byte(src)); err != nil {
+		// Without actions the output is the text outside comments and {{define}}
+		// blocks; a constant must be well-formed on its own.
+		var out bytes.Buffer
+		if err := base.Execute(&out, nil); err != nil {
+			return nil, cleanErr(err)
+		}
+		if err := check(kind, out.Bytes()); err != nil {
 			return nil, err
 		}
+		// Render returns the source itself only when it is the output.
+		t.constant = out.String() == src
 	}
 	return t, nil
 }
