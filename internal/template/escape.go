@@ -2,6 +2,7 @@ package template
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -236,7 +237,15 @@ func (b *binding) escape(v any) (string, error) {
 		}
 		return url.QueryEscape(event.Stringify(v)), nil
 	case URL:
-		return escapeURL(w.context(), v)
+		st := w.context()
+		if st == stURLPath {
+			// A whole segment of "." or ".." would move the request elsewhere once a
+			// client or server normalises the path.
+			if s := event.Stringify(v); (s == "." || s == "..") && bytes.HasSuffix(w.buf.Bytes(), []byte("/")) {
+				return "", errf(k, "value %q cannot be a whole path segment", s)
+			}
+		}
+		return escapeURL(st, v)
 	case JSON:
 		return escapeJSON(w.context(), v)
 	case XML:
@@ -477,7 +486,8 @@ func checkXML(out []byte) error {
 
 // escapedForms lists the ways a secret may appear in rendered text.
 func escapedForms(s string) []string {
-	forms := []string{s, url.QueryEscape(s), url.PathEscape(s), xmlEscape(s)}
+	forms := []string{s, url.QueryEscape(s), url.PathEscape(s), xmlEscape(s),
+		base64.StdEncoding.EncodeToString([]byte(s)), base64.URLEncoding.EncodeToString([]byte(s))}
 	if b, err := marshalJSON(s); err == nil {
 		forms = append(forms, string(b[1:len(b)-1]))
 	}

@@ -1,0 +1,41 @@
+package template
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+)
+
+// A value that is a whole path segment of "." or ".." is refused; inside a segment it is
+// harmless and kept.
+func TestURLDotSegments(t *testing.T) {
+	t.Parallel()
+	tmpl := MustParse("url", "https://h.example/a/{{ .data.v }}/b", URL)
+	inside := MustParse("url", "https://h.example/a/x{{ .data.v }}/b", URL)
+	for _, v := range []string{".", ".."} {
+		_, err := NewScope(map[string]any{"data": map[string]any{"v": v}}).Render(tmpl)
+		if err == nil || !strings.Contains(err.Error(), "whole path segment") {
+			t.Errorf("%q as a whole segment: err = %v, want a refusal", v, err)
+		}
+		out, err := NewScope(map[string]any{"data": map[string]any{"v": v}}).Render(inside)
+		if err != nil || out != "https://h.example/a/x"+v+"/b" {
+			t.Errorf("%q inside a segment: %q, %v", v, out, err)
+		}
+	}
+	out, err := NewScope(map[string]any{"data": map[string]any{"v": "..."}}).Render(tmpl)
+	if err != nil || out != "https://h.example/a/.../b" {
+		t.Errorf("\"...\" is an ordinary segment: %q, %v", out, err)
+	}
+}
+
+// A secret passed through b64enc is masked too.
+func TestMaskBase64Forms(t *testing.T) {
+	t.Parallel()
+	s := NewScope(nil)
+	s.AddSecret("s3cr3t?>")
+	for _, form := range []string{base64.StdEncoding.EncodeToString([]byte("s3cr3t?>")), base64.URLEncoding.EncodeToString([]byte("s3cr3t?>"))} {
+		if got := s.Mask("x " + form + " y"); got != "x "+Mask+" y" {
+			t.Errorf("Mask(%q) = %q", form, got)
+		}
+	}
+}
