@@ -89,7 +89,9 @@ func (s *Scope) runFast(t *Template, prog program) (out string, handled bool, er
 	b := &binding{scope: s, w: w}
 	for _, seg := range prog {
 		if !seg.action {
-			w.buf.WriteString(seg.text)
+			if err := w.writeString(seg.text); err != nil {
+				return "", true, err
+			}
 			continue
 		}
 		v, ok := lookup(s.data, seg.path)
@@ -100,7 +102,9 @@ func (s *Scope) runFast(t *Template, prog program) (out string, handled bool, er
 		if err != nil {
 			return "", true, err
 		}
-		w.buf.WriteString(str)
+		if err := w.writeString(str); err != nil {
+			return "", true, err
+		}
 	}
 	if err := check(t.kind, w.buf.Bytes()); err != nil {
 		return "", true, err

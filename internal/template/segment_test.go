@@ -39,3 +39,16 @@ func TestMaskBase64Forms(t *testing.T) {
 		}
 	}
 }
+
+// What one template produces is bounded, on the fast path and through text/template.
+func TestOutputBounded(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("x", MaxOutput/2+1)
+	data := map[string]any{"data": map[string]any{"v": big}}
+	for _, src := range []string{"{{ .data.v }}{{ .data.v }}", "{{ range $i := .data.n }}{{ $.data.v }}{{ end }}{{ .data.v }}{{ .data.v }}"} {
+		_, err := NewScope(data).Render(MustParse("t", src, Text))
+		if err == nil || !strings.Contains(err.Error(), "larger than") {
+			t.Errorf("%s: err = %v, want the size bound", src, err)
+		}
+	}
+}

@@ -351,7 +351,25 @@ type ctxWriter struct {
 	lex  lexer
 }
 
-func (w *ctxWriter) Write(p []byte) (int, error) { return w.buf.Write(p) }
+// MaxOutput bounds what one template may produce.
+const MaxOutput = 16 << 20
+
+var errTooLarge = fmt.Errorf("the rendered value is larger than %d bytes", MaxOutput)
+
+func (w *ctxWriter) Write(p []byte) (int, error) {
+	if w.buf.Len()+len(p) > MaxOutput {
+		return 0, errTooLarge
+	}
+	return w.buf.Write(p)
+}
+
+func (w *ctxWriter) writeString(s string) error {
+	if w.buf.Len()+len(s) > MaxOutput {
+		return errTooLarge
+	}
+	w.buf.WriteString(s)
+	return nil
+}
 
 // context scans the output written since the last call and returns the current state.
 func (w *ctxWriter) context() state {
