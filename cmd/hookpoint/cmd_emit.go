@@ -6,22 +6,11 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/hookpoint/hookpoint"
 )
 
-type emitOptions struct {
-	Event  eventOptions
-	Output string
-}
-
-func (o *emitOptions) AddFlags(fs *pflag.FlagSet) {
-	o.Event.AddFlags(fs, true)
-	fs.StringVar(&o.Event.Job, "job", "", "job name (.run.job)")
-	fs.StringVar(&o.Event.Kind, "kind", "", "job kind (.run.kind)")
-	outputFlag(fs, &o.Output)
-}
+type emitOptions struct{ oneEventOptions }
 
 func newEmitCommand(g *globalOptions) *cobra.Command {
 	o := &emitOptions{}

@@ -6,22 +6,11 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/hookpoint/hookpoint"
 )
 
-type renderOptions struct {
-	Event  eventOptions
-	Output string
-}
-
-func (o *renderOptions) AddFlags(fs *pflag.FlagSet) {
-	o.Event.AddFlags(fs, true)
-	fs.StringVar(&o.Event.Job, "job", "", "job name (.run.job)")
-	fs.StringVar(&o.Event.Kind, "kind", "", "job kind (.run.kind)")
-	outputFlag(fs, &o.Output)
-}
+type renderOptions struct{ oneEventOptions }
 
 func newRenderCommand(g *globalOptions) *cobra.Command {
 	o := &renderOptions{}

@@ -123,3 +123,16 @@ func checkOutput(o string) error {
 	}
 	return nil
 }
+
+// oneEventOptions are the flags of the commands that take one event TYPE (emit, render).
+type oneEventOptions struct {
+	Event  eventOptions
+	Output string
+}
+
+func (o *oneEventOptions) AddFlags(fs *pflag.FlagSet) {
+	o.Event.AddFlags(fs, true)
+	fs.StringVar(&o.Event.Job, "job", "", "job name (.run.job)")
+	fs.StringVar(&o.Event.Kind, "kind", "", "job kind (.run.kind)")
+	outputFlag(fs, &o.Output)
+}
