@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -93,9 +95,12 @@ var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 // Parse reads and validates a config from data; name is used in messages. YAML and JSON
 // are both accepted (JSON is read as YAML 1.2 flow style).
 func Parse(name string, data []byte) (*Config, error) {
+	if name == "" {
+		name = "config" // as Validate names a config built in code
+	}
 	fail := func(issues ...Issue) (*Config, error) { return nil, &Error{Issues: issues} }
 	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec := yaml.NewDecoder(bytes.NewReader(yamlSafeJSON(data)))
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return fail(Issue{File: name, Message: "the config file is empty; it needs at least a hooks: list"})
@@ -105,6 +110,8 @@ func Parse(name string, data []byte) (*Config, error) {
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		return fail(Issue{File: name, Line: extra.Line, Message: "the file holds more than one YAML document"})
+	} else if !errors.Is(err, io.EOF) {
+		return fail(yamlIssue(name, err.Error()))
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
@@ -115,9 +122,10 @@ func Parse(name string, data []byte) (*Config, error) {
 	}
 	pos := posIndex{}
 	var issues []Issue
-	index(root, reflect.TypeOf(Config{}), "", pos, func(p Position, field, msg string) {
+	ix := &indexer{pos: pos, seen: map[aliasUse]bool{}, report: func(p Position, field, msg string) {
 		issues = append(issues, Issue{File: name, Line: p.Line, Column: p.Column, Field: field, Message: msg})
-	})
+	}}
+	ix.index(root, reflect.TypeOf(Config{}), "")
 	if len(issues) > 0 {
 		return fail(issues...)
 	}
@@ -151,19 +159,51 @@ func yamlIssue(file, msg string) Issue {
 
 var (
 	yamlUnmarshaler = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
+	bodyType        = reflect.TypeOf(Body{})
 )
+
+// indexer walks a document along the Go types it decodes into.
+type indexer struct {
+	pos    posIndex
+	report func(Position, string, string)
+	// seen holds the anchors already walked through an alias, per type: walking one again
+	// would repeat the same checks, and a few lines of aliases to aliases could otherwise
+	// make millions of nodes. Fields reached through a later alias fall back to the
+	// alias's own position.
+	seen map[aliasUse]bool
+}
+
+type aliasUse struct {
+	n *yaml.Node
+	t reflect.Type
+}
 
 // index walks node along the Go type t, records where every field is written and reports
 // fields the type does not have.
-func index(n *yaml.Node, t reflect.Type, path string, pos posIndex, report func(Position, string, string)) {
+func (ix *indexer) index(n *yaml.Node, t reflect.Type, path string) {
+	pos, report := ix.pos, ix.report
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if reflect.PointerTo(t).Implements(yamlUnmarshaler) {
-		return
-	}
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		use := aliasUse{n.Alias, t}
+		if ix.seen[use] {
+			return
+		}
+		ix.seen[use] = true
 		n = n.Alias
+	}
+	if reflect.PointerTo(t).Implements(yamlUnmarshaler) {
+		switch {
+		case t == bodyType:
+			indexValue(n, path, pos)
+		case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
+			// The items of on, status, expect, ... are where an issue about one points.
+			for i, c := range n.Content {
+				pos[fmt.Sprintf("%s[%d]", path, i)] = Position{c.Line, c.Column}
+			}
+		}
+		return
 	}
 	switch t.Kind() {
 	case reflect.Struct:
@@ -182,8 +222,24 @@ func index(n *yaml.Node, t reflect.Type, path string, pos posIndex, report func(
 			names = append(names, name)
 		}
 		sort.Strings(names)
+		// Merge keys (<<: *anchor) first, so that the keys written here win, as they do
+		// when decoding.
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k, v := n.Content[i], n.Content[i+1]; isMergeKey(k) {
+				if v.Kind == yaml.SequenceNode {
+					for _, m := range v.Content {
+						ix.index(m, t, path)
+					}
+				} else {
+					ix.index(v, t, path)
+				}
+			}
+		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
+			if isMergeKey(k) {
+				continue
+			}
 			p := join(path, k.Value)
 			ft, ok := fields[k.Value]
 			if !ok {
@@ -191,7 +247,7 @@ func index(n *yaml.Node, t reflect.Type, path string, pos posIndex, report func(
 				continue
 			}
 			pos[p] = Position{k.Line, k.Column}
-			index(v, ft, p, pos, report)
+			ix.index(v, ft, p)
 		}
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
@@ -200,7 +256,16 @@ func index(n *yaml.Node, t reflect.Type, path string, pos posIndex, report func(
 		for i, c := range n.Content {
 			p := fmt.Sprintf("%s[%d]", path, i)
 			pos[p] = Position{c.Line, c.Column}
-			index(c, t.Elem(), p, pos, report)
+			if c.Kind == yaml.ScalarNode && c.ShortTag() == "!!null" && t.Elem().Kind() != reflect.Pointer {
+				// The decoder would drop the item, shifting the ones after it.
+				report(Position{c.Line, c.Column}, p, "a list item is empty (null); remove it or give it a value")
+				continue
+			}
+			ix.index(c, t.Elem(), p)
+		}
+	case reflect.Int:
+		if err := wholeNumber(n); err != nil {
+			report(Position{n.Line, n.Column}, path, err.Error())
 		}
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
@@ -211,6 +276,33 @@ func index(n *yaml.Node, t reflect.Type, path string, pos posIndex, report func(
 			pos[join(path, k.Value)] = Position{k.Line, k.Column}
 		}
 	}
+}
+
+// indexValue records where the keys and items within a value that decodes itself (on,
+// expect, body, ...) are written, so that an issue about one of them (hooks[0].on[1],
+// hooks[0].http.body.vm) points at its line. Aliases are not followed: an anchor may
+// contain itself.
+func indexValue(n *yaml.Node, path string, pos posIndex) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			p := join(path, k.Value)
+			pos[p] = Position{k.Line, k.Column}
+			indexValue(n.Content[i+1], p, pos)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			pos[p] = Position{c.Line, c.Column}
+			indexValue(c, p, pos)
+		}
+	}
+}
+
+// isMergeKey reports whether k is the YAML merge key <<, which the decoder expands.
+func isMergeKey(k *yaml.Node) bool {
+	return k.Kind == yaml.ScalarNode && k.Value == "<<" && k.ShortTag() == "!!merge"
 }
 
 func join(path, key string) string {
@@ -250,15 +342,22 @@ func (p posIndex) fieldAt(line int) string {
 	sort.Strings(on)
 	deepest := on[0]
 	for _, path := range on[1:] {
-		if strings.HasPrefix(path, deepest) {
+		if isWithin(path, deepest) {
 			deepest = path // a child of the current one
 			continue
 		}
-		if !strings.HasPrefix(deepest, path) {
+		if !isWithin(deepest, path) {
 			return commonParent(deepest, path)
 		}
 	}
 	return deepest
+}
+
+// isWithin reports whether path is parent or one of its descendants (hooks[0].on_failure
+// is not within hooks[0].on).
+func isWithin(path, parent string) bool {
+	rest, ok := strings.CutPrefix(path, parent)
+	return ok && (rest == "" || rest[0] == '.' || rest[0] == '[')
 }
 
 func commonParent(a, b string) string {
@@ -270,4 +369,83 @@ func commonParent(a, b string) string {
 		a = a[:i]
 	}
 	return a
+}
+
+// yamlSafeJSON returns a JSON document rewritten so that the YAML parser reads each string
+// as JSON does: the parser knows neither the escape \/ nor surrogate pairs (\ud83d\ude00),
+// rejects raw characters that JSON strings may hold (DEL, C1 controls) and folds NEL and
+// the line and paragraph separators as line breaks. Lines stay where they were; columns
+// after a rewrite on the same line shift. Anything that is not valid JSON is returned as
+// it is.
+func yamlSafeJSON(data []byte) []byte {
+	const bom = "\xef\xbb\xbf"
+	if !json.Valid(bytes.TrimPrefix(data, []byte(bom))) {
+		return data
+	}
+	out := make([]byte, 0, len(data))
+	inString := false
+	for i := 0; i < len(data); {
+		c := data[i]
+		switch {
+		case !inString:
+			inString = c == '"'
+		case c == '"':
+			inString = false
+		case c == '\\' && data[i+1] == '/':
+			out = append(out, '/')
+			i += 2
+			continue
+		case c == '\\' && data[i+1] == 'u' && isSurrogateEscape(data[i+2:i+6]):
+			r, n := jsonSurrogates(data[i:])
+			out = append(out, fmt.Sprintf("\\U%08X", r)...)
+			i += n
+			continue
+		case c == '\\':
+			out = append(out, data[i:i+2]...)
+			i += 2
+			continue
+		case c >= utf8.RuneSelf:
+			r, n := utf8.DecodeRune(data[i:])
+			if r >= 0x80 && r <= 0x9f || r == 0x2028 || r == 0x2029 || r == 0xfffe || r == 0xffff || r == utf8.RuneError && n == 1 {
+				if r == utf8.RuneError {
+					r = 0xfffd
+				}
+				out = append(out, fmt.Sprintf("\\u%04X", r)...)
+			} else {
+				out = append(out, data[i:i+n]...)
+			}
+			i += n
+			continue
+		case c == 0x7f:
+			out = append(out, `\u007F`...)
+			i++
+			continue
+		}
+		out = append(out, c)
+		i++
+	}
+	return out
+}
+
+func isSurrogateEscape(hex []byte) bool {
+	r := hexRune(hex)
+	return r >= 0xd800 && r <= 0xdfff
+}
+
+// jsonSurrogates decodes the \uXXXX escape of a surrogate at the start of b, joined with
+// the next one when the two make a pair; a lone surrogate becomes U+FFFD, as encoding/json
+// decodes it. It returns the rune and the bytes read.
+func jsonSurrogates(b []byte) (rune, int) {
+	r := hexRune(b[2:6])
+	if r <= 0xdbff && len(b) >= 12 && b[6] == '\\' && b[7] == 'u' {
+		if lo := hexRune(b[8:12]); lo >= 0xdc00 && lo <= 0xdfff {
+			return (r-0xd800)<<10 | (lo - 0xdc00) + 0x10000, 12
+		}
+	}
+	return 0xfffd, 6
+}
+
+func hexRune(b []byte) rune {
+	v, _ := strconv.ParseUint(string(b), 16, 32)
+	return rune(v)
 }

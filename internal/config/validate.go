@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/base64"
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
 	"sort"
@@ -285,6 +286,10 @@ func (v *validator) tree(p string, val any, bodyType string) any {
 				return t
 			}
 			return e
+		case float64:
+			if math.IsNaN(e) || math.IsInf(e, 0) {
+				v.errf(path, "%v is not a number JSON can carry", e)
+			}
 		}
 		return x
 	}

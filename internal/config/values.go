@@ -1,8 +1,10 @@
 package config
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -25,6 +27,9 @@ func (l *StringList) UnmarshalYAML(n *yaml.Node) error {
 	case yaml.SequenceNode:
 		out := make(StringList, 0, len(n.Content))
 		for _, c := range n.Content {
+			if c.Kind == yaml.AliasNode && c.Alias != nil {
+				c = c.Alias
+			}
 			if c.Kind != yaml.ScalarNode || c.Tag == "!!null" {
 				return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a string", c.Line)}}
 			}
@@ -36,8 +41,11 @@ func (l *StringList) UnmarshalYAML(n *yaml.Node) error {
 	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: expected a string or a list of strings", n.Line)}}
 }
 
-// UnmarshalJSON accepts a string or a list of strings.
+// UnmarshalJSON accepts a string or a list of strings; null leaves the list as it is.
 func (l *StringList) UnmarshalJSON(b []byte) error {
+	if isJSONNull(b) {
+		return nil
+	}
 	var s string
 	if err := json.Unmarshal(b, &s); err == nil {
 		*l = StringList{s}
@@ -56,6 +64,15 @@ type IntList []int
 
 // UnmarshalYAML accepts an integer or a list of integers.
 func (l *IntList) UnmarshalYAML(n *yaml.Node) error {
+	items := []*yaml.Node{n}
+	if n.Kind == yaml.SequenceNode {
+		items = n.Content
+	}
+	for _, c := range items {
+		if err := wholeNumber(c); err != nil {
+			return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", c.Line, err)}}
+		}
+	}
 	if n.Kind == yaml.ScalarNode {
 		var v int
 		if err := n.Decode(&v); err != nil {
@@ -72,8 +89,11 @@ func (l *IntList) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// UnmarshalJSON accepts an integer or a list of integers.
+// UnmarshalJSON accepts an integer or a list of integers; null leaves the list as it is.
 func (l *IntList) UnmarshalJSON(b []byte) error {
+	if isJSONNull(b) {
+		return nil
+	}
 	var v int
 	if err := json.Unmarshal(b, &v); err == nil {
 		*l = IntList{v}
@@ -87,6 +107,18 @@ func (l *IntList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// wholeNumber refuses a float with a fraction where an integer is expected: the YAML
+// decoder would silently cut 1.5 to 1.
+func wholeNumber(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!float" {
+		return nil
+	}
+	if f, err := strconv.ParseFloat(n.Value, 64); err == nil && f != math.Trunc(f) {
+		return fmt.Errorf("%s is not a whole number", n.Value)
+	}
+	return nil
+}
+
 // Duration is a time.Duration written as "10s", "5m", "1h30m", or as a number of seconds.
 type Duration time.Duration
 
@@ -95,7 +127,11 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 
 func parseDuration(s string) (Duration, error) {
 	if n, err := strconv.ParseFloat(s, 64); err == nil {
-		return Duration(n * float64(time.Second)), nil
+		// NaN, infinities and values past ~292 years have no time.Duration.
+		if ns := n * float64(time.Second); ns >= math.MinInt64 && ns < math.MaxInt64 {
+			return Duration(ns), nil
+		}
+		return 0, fmt.Errorf("%q is not a duration (write 10s, 5m, 1h30m or a number of seconds)", s)
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
@@ -117,8 +153,12 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// UnmarshalJSON accepts a duration string or a number of seconds.
+// UnmarshalJSON accepts a duration string or a number of seconds; null leaves the
+// duration as it is.
 func (d *Duration) UnmarshalJSON(b []byte) error {
+	if isJSONNull(b) {
+		return nil
+	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
 		s = string(b)
@@ -130,6 +170,10 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	*d = v
 	return nil
 }
+
+// isJSONNull reports whether b is the JSON literal null, which encoding/json hands to
+// UnmarshalJSON and which, by its convention, changes nothing.
+func isJSONNull(b []byte) bool { return string(bytes.TrimSpace(b)) == "null" }
 
 // MarshalJSON writes the duration as a string such as "10s".
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
