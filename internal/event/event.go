@@ -4,9 +4,9 @@ package event
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"regexp"
 	"sort"
 	"strings"
@@ -187,7 +187,13 @@ func NewID(prefix string) string {
 		raw[i] = byte(ms)
 		ms >>= 8
 	}
-	_, _ = rand.Read(raw[6:])
+	// math/rand/v2's global source is ChaCha8 seeded by the runtime from the OS: ids are
+	// unpredictable without a getrandom system call per id.
+	r1, r2 := rand.Uint64(), rand.Uint64()
+	for i := 0; i < 8; i++ {
+		raw[6+i] = byte(r1 >> (8 * i))
+	}
+	raw[14], raw[15] = byte(r2), byte(r2>>8)
 	// 128 bits -> 26 base32 digits (the first carries 3 bits).
 	var out [26]byte
 	var hi, lo uint64

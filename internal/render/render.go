@@ -132,7 +132,7 @@ func httpRequest(scope *template.Scope, h *config.Hook, ev *event.Event, deliver
 	if ct == nil {
 		return nil, errors.New("the hook was not validated")
 	}
-	req := &Request{Method: a.Method, Header: http.Header{}, Timeout: a.Timeout.D(), Expect: a.Expect, TLS: a.TLS}
+	req := &Request{Method: a.Method, Header: make(http.Header, 12+len(ct.HeaderNames)), Timeout: a.Timeout.D(), Expect: a.Expect, TLS: a.TLS}
 	if req.Timeout == 0 {
 		req.Timeout = config.DefaultHTTPTimeout
 	}
@@ -142,18 +142,15 @@ func httpRequest(scope *template.Scope, h *config.Hook, ev *event.Event, deliver
 	}
 	req.URL = u
 
-	req.Header.Set("User-Agent", version.UserAgent())
+	// The fixed headers share one backing array (their keys are already canonical).
+	fixed := [...]string{version.UserAgent(), ev.Type, ev.ID, h.ID, deliveryID, ev.Status, ev.Run.ID}
+	vals := fixed[:]
+	for i, k := range [...]string{"User-Agent", "X-Hookpoint-Event", "X-Hookpoint-Event-Id", "X-Hookpoint-Hook", "X-Hookpoint-Delivery", "X-Hookpoint-Status", "X-Hookpoint-Run"} {
+		if vals[i] != "" {
+			req.Header[k] = vals[i : i+1 : i+1]
+		}
+	}
 	urlCredentials(scope, req)
-	req.Header.Set("X-Hookpoint-Event", ev.Type)
-	req.Header.Set("X-Hookpoint-Event-Id", ev.ID)
-	req.Header.Set("X-Hookpoint-Hook", h.ID)
-	req.Header.Set("X-Hookpoint-Delivery", deliveryID)
-	if ev.Status != "" {
-		req.Header.Set("X-Hookpoint-Status", ev.Status)
-	}
-	if ev.Run.ID != "" {
-		req.Header.Set("X-Hookpoint-Run", ev.Run.ID)
-	}
 
 	if a.BodyType != config.BodyNone {
 		body, err := renderBody(scope, a, ct, ev)

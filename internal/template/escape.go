@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/hookpoint/hookpoint/internal/event"
@@ -484,12 +486,27 @@ func checkXML(out []byte) error {
 	return nil
 }
 
-// escapedForms lists the ways a secret may appear in rendered text.
+// escapedForms lists the ways a secret may appear in rendered text. Secrets are few
+// and the same ones come back with every rendering, so the lists are kept.
 func escapedForms(s string) []string {
+	if f, ok := formsCache.Load(s); ok {
+		return f.([]string)
+	}
 	forms := []string{s, url.QueryEscape(s), url.PathEscape(s), xmlEscape(s),
 		base64.StdEncoding.EncodeToString([]byte(s)), base64.URLEncoding.EncodeToString([]byte(s))}
 	if b, err := marshalJSON(s); err == nil {
 		forms = append(forms, string(b[1:len(b)-1]))
 	}
+	if formsCached.Add(1) <= maxCachedSecrets {
+		formsCache.Store(s, forms)
+	}
 	return forms
 }
+
+// maxCachedSecrets bounds the cache of escaped forms (rotated secrets add entries).
+const maxCachedSecrets = 1024
+
+var (
+	formsCache  sync.Map // secret -> []string
+	formsCached atomic.Int64
+)
