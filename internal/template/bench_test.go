@@ -36,3 +36,22 @@ func BenchmarkRenderJSON(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRenderJSONFields is the common shape, text and field reads only, which runs
+// without text/template's reflection (fast.go).
+func BenchmarkRenderJSONFields(b *testing.B) {
+	tp := MustParse("body", `{"event": "{{.event.type}}", "vmid": {{.data.vmid}}, "vmname": "{{.data.vmname}}", "status": "{{.event.status}}", "label": "%CV4PVE_AUTOSNAP_LABEL%"}`, JSON)
+	if tp.fast == nil {
+		b.Fatal("the template did not compile to the fast path")
+	}
+	data := map[string]any{
+		"event": map[string]any{"type": "autosnap.snap-create-post", "status": "success"},
+		"data":  map[string]any{"vmid": float64(100), "vmname": `web "01" <prod>`, "label": "daily"},
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := NewScope(data).Render(tp); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
