@@ -28,11 +28,8 @@ type globalOptions struct {
 }
 
 func (o *globalOptions) AddFlags(fs *pflag.FlagSet) {
-	def := os.Getenv("HOOKPOINT_CONFIG")
-	if def == "" {
-		def = "hookpoint.yaml"
-	}
-	fs.StringVarP(&o.ConfigPath, "config", "c", def, "config file, YAML or JSON (env HOOKPOINT_CONFIG)")
+	fs.StringVarP(&o.ConfigPath, "config", "c", os.Getenv("HOOKPOINT_CONFIG"),
+		"config file, YAML or JSON (default: env HOOKPOINT_CONFIG, else ./hookpoint.yaml, else "+systemConfig+" when it exists)")
 	fs.StringVar(&o.JournalPath, "journal", os.Getenv("HOOKPOINT_JOURNAL"), "append one JSON line per hook execution to this file (env HOOKPOINT_JOURNAL)")
 	fs.BoolVarP(&o.Verbose, "verbose", "v", false, "log every hook execution to stderr")
 	fs.StringVar(&o.LogFormat, "log-format", "text", "log format on stderr: text or json")
@@ -66,7 +63,8 @@ func newRootCommand() *cobra.Command {
 	}
 	root.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
 	root.SuggestionsMinimumDistance = 2
-	root.AddCommand(newCheckCommand(g), newEmitCommand(g), newRenderCommand(g), newRunCommand(g))
+	root.AddCommand(newCheckCommand(g), newEmitCommand(g), newRenderCommand(g), newRunCommand(g),
+		newVzdumpCommand(g), newAutosnapCommand(g), newJetbackupCommand(g))
 	return root
 }
 
@@ -95,7 +93,7 @@ func (g *globalOptions) logger() (*slog.Logger, error) {
 
 // loadConfig loads the config, turning problems into a usage error (exit 2).
 func (g *globalOptions) loadConfig() (*hookpoint.Config, error) {
-	cfg, err := hookpoint.LoadConfig(g.ConfigPath)
+	cfg, err := hookpoint.LoadConfig(g.configPath())
 	if err != nil {
 		var ce *config.Error
 		if errors.As(err, &ce) {
@@ -104,6 +102,23 @@ func (g *globalOptions) loadConfig() (*hookpoint.Config, error) {
 		return nil, &exitError{code: exitUsage, err: err}
 	}
 	return cfg, nil
+}
+
+// systemConfig is where the config is looked for when neither --config nor
+// HOOKPOINT_CONFIG names one and there is no hookpoint.yaml in the working directory:
+// tools such as vzdump run their hook script from a directory of their own.
+const systemConfig = "/etc/hookpoint/hookpoint.yaml"
+
+func (g *globalOptions) configPath() string {
+	if g.ConfigPath != "" {
+		return g.ConfigPath
+	}
+	if _, err := os.Stat("hookpoint.yaml"); err != nil {
+		if _, err := os.Stat(systemConfig); err == nil {
+			return systemConfig
+		}
+	}
+	return "hookpoint.yaml"
 }
 
 func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hookpoint/hookpoint"
+	"github.com/hookpoint/hookpoint/internal/adapter"
+	"github.com/hookpoint/hookpoint/internal/adapter/autosnap"
+	"github.com/hookpoint/hookpoint/internal/adapter/jetbackup"
+	"github.com/hookpoint/hookpoint/internal/adapter/vzdump"
+)
+
+// The adapters make hookpoint the hook script of an existing tool: each reads what the
+// tool passes (argv, environment), fires the event, prints one line per hook (tools copy
+// their hook script's output into the job log) and exits the way the tool expects:
+// 0 to go on, 1 when a hook aborted the event (on a gate phase the tool then stops the
+// job or guest), 2 on a bad invocation or config.
+
+func newVzdumpCommand(g *globalOptions) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "vzdump <phase> [<mode> <vmid>]",
+		Short: "Be vzdump's hook script (--script): fire vzdump.<phase> events",
+		Long: `Be the hook script of Proxmox VE's vzdump: set it with 'vzdump --script' or 'script:' in
+/etc/vzdump.conf (through a wrapper that passes --config). Reads VMTYPE, DUMPDIR, STOREID,
+HOSTNAME, TARGET and LOGFILE from the environment. Gate phases (job-init, job-start,
+backup-start, pre-stop) exit 1 when a hook aborts, so vzdump stops that job or guest.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ev, err := vzdump.Event(args, os.Getenv)
+			if err != nil {
+				return adapterErr(err)
+			}
+			return fireAdapter(cmd.Context(), g, ev, cmd.OutOrStdout())
+		},
+	}
+	c.Flags().SetInterspersed(false)
+	return c
+}
+
+type autosnapOptions struct {
+	Phase string
+}
+
+func newAutosnapCommand(g *globalOptions) *cobra.Command {
+	o := &autosnapOptions{}
+	c := &cobra.Command{
+		Use:   "autosnap",
+		Short: "Be cv4pve-autosnap's hook script: fire autosnap.<phase> events",
+		Long: `Be the hook script of cv4pve-autosnap (--script). Reads CV4PVE_AUTOSNAP_PHASE and every
+other CV4PVE_AUTOSNAP_* variable; *-pre phases are gates and exit 1 when a hook aborts.
+The %CV4PVE_AUTOSNAP_NAME% placeholders work in every template.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ev, err := autosnap.Event(o.Phase, os.Environ())
+			if err != nil {
+				return adapterErr(err)
+			}
+			return fireAdapter(cmd.Context(), g, ev, cmd.OutOrStdout())
+		},
+	}
+	c.Flags().StringVar(&o.Phase, "phase", "", "phase to fire instead of CV4PVE_AUTOSNAP_PHASE (for testing hooks)")
+	return c
+}
+
+func newJetbackupCommand(g *globalOptions) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "jetbackup <type> <pre|post> ARGS...",
+		Short: "Be a JetBackup hook script: fire jetbackup.<type>.<pre|post> events",
+		Long: `Be a JetBackup hook script. Types: backup, backup-account, clone, clone-account, restore,
+download, each with the positional arguments JetBackup passes; codes are decoded into
+readable values too. Pre hooks are gates: exit 1 when a hook aborts, which makes
+JetBackup fail the task.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ev, err := jetbackup.Event(args, os.Getenv)
+			if err != nil {
+				return adapterErr(err)
+			}
+			return fireAdapter(cmd.Context(), g, ev, cmd.OutOrStdout())
+		},
+	}
+	c.Flags().SetInterspersed(false)
+	return c
+}
+
+func adapterErr(err error) error {
+	var ue *adapter.UsageError
+	if errors.As(err, &ue) {
+		return usageErr("%s", ue.Msg)
+	}
+	return err
+}
+
+// fireAdapter fires ev, prints one line per hook and the verdict, waits for async hooks
+// within the deadline (warning about any left), and exits 1 on abort.
+func fireAdapter(ctx context.Context, g *globalOptions, ev *hookpoint.Event, out io.Writer) error {
+	e, err := g.open()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signalContext(ctx)
+	defer stop()
+	res, err := e.engine.Fire(ctx, ev)
+	e.close(g.AsyncDeadline)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	printOutcome(out, res)
+	if res.Verdict == hookpoint.Abort {
+		return &exitError{code: exitAborted}
+	}
+	return nil
+}

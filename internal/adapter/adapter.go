@@ -1,0 +1,74 @@
+// Package adapter holds what the adapters for existing tools' hook scripts share: each
+// sub-package turns one tool's invocation (argv and environment) into an event.
+package adapter
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// UsageError is a bad invocation: the tool (or a person) called the adapter with
+// arguments it cannot make an event from. No hook fires.
+type UsageError struct {
+	Msg string
+}
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// Usagef returns a UsageError.
+func Usagef(format string, args ...any) error {
+	return &UsageError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// Env reads one variable; adapters take a func so tests need not touch the process
+// environment.
+type Env func(string) string
+
+// RunID correlates the separate invocations one tool makes for one job: HOOKPOINT_RUN_ID
+// when set, otherwise derived from the calling process (its pid and start time, so the
+// id is the same for every phase of one job and differs between jobs), otherwise from
+// fallback.
+func RunID(env Env, tool, fallback string) string {
+	if id := env("HOOKPOINT_RUN_ID"); id != "" {
+		return id
+	}
+	if id := parentID(); id != "" {
+		return tool + "-" + id
+	}
+	return tool + "-" + fallback
+}
+
+// parentID returns "<ppid>-<start time in clock ticks>" from /proc, or "".
+func parentID() string {
+	ppid := os.Getppid()
+	if ppid <= 1 {
+		return ""
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(ppid) + "/stat")
+	if err != nil {
+		return ""
+	}
+	// The command name (field 2) may hold spaces and parentheses: fields start after the
+	// last ')'. starttime is field 22, the 20th after it.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return ""
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 {
+		return ""
+	}
+	return strconv.Itoa(ppid) + "-" + f[19]
+}
+
+// Uint parses a non-negative decimal argument, naming it in the error.
+func Uint(name, v string) (int64, error) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, Usagef("%s must be a non-negative whole number, got %q", name, v)
+	}
+	return n, nil
+}
