@@ -178,6 +178,7 @@ func httpRequest(scope *template.Scope, h *config.Hook, ev *event.Event, deliver
 			return nil, fmt.Errorf("sign.secret[%d]: %w", i, err)
 		}
 		scope.AddSecret(s)
+		scope.AddSecret(strings.TrimPrefix(s, "whsec_"))
 		key, err := config.DecodeSigningSecret(s)
 		if err != nil {
 			return nil, fmt.Errorf("sign.secret[%d]: %w", i, err)

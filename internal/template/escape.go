@@ -216,6 +216,20 @@ func (t URLText) String() string  { return string(t) }
 // escape is the final step of every action: it turns the action's value into text that
 // is safe where it lands.
 func (b *binding) escape(v any) (string, error) {
+	out, err := b.escapeValue(v)
+	if b.tainted {
+		// The value came from a secret, perhaps transformed (b64enc, upper, slice...).
+		// When the known secrets do not already cover it, it becomes one itself
+		// (AddSecret covers its escaped forms).
+		b.tainted = false
+		if d := event.Stringify(v); b.scope.Mask(d) == d {
+			b.scope.AddSecret(d)
+		}
+	}
+	return out, err
+}
+
+func (b *binding) escapeValue(v any) (string, error) {
 	w := b.w
 	k := w.kind
 	switch k {
@@ -277,7 +291,7 @@ func escapeURL(st state, v any) (string, error) {
 		for i := 0; i < len(s); i++ {
 			c := s[i]
 			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(".-_:[]", c) >= 0) {
-				return "", errf(URL, "value %q cannot be part of a host name (character %q at byte %d)", truncate(s), c, i)
+				return "", errf(URL, "a value cannot be part of a host name: byte %d is not a letter, digit, '.', '-', '_', ':' or bracket", i)
 			}
 		}
 		return s, nil
@@ -438,17 +452,22 @@ func check(k Kind, out []byte) error {
 // escaping.
 func checkURL(s string) error {
 	if i := strings.IndexFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f }); i >= 0 {
-		return errf(URL, "%q contains a space or control character at byte %d", truncate(s), i)
+		return errf(URL, "the URL contains a space or control character at byte %d", i)
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return errf(URL, "%v", err)
+		// url.Error quotes the whole URL, which may hold a secret: keep only the reason.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return errf(URL, "the URL does not parse: %v", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return errf(URL, "%q: the scheme must be http or https", truncate(s))
+		return errf(URL, "the scheme must be http or https (the URL must start with http:// or https://)")
 	}
 	if u.Host == "" {
-		return errf(URL, "%q has no host", truncate(s))
+		return errf(URL, "the URL has no host")
 	}
 	return nil
 }

@@ -89,6 +89,7 @@ func boundFuncs(b *binding) ttemplate.FuncMap {
 				return "", fmt.Errorf("env %q: the variable is not set", name)
 			}
 			b.scope.AddSecret(v)
+			b.tainted = true
 			return v, nil
 		},
 		// file reads a secret from a file, without its trailing line break.
@@ -99,6 +100,7 @@ func boundFuncs(b *binding) ttemplate.FuncMap {
 			}
 			v := strings.TrimRight(string(raw), "\r\n")
 			b.scope.AddSecret(v)
+			b.tainted = true
 			return v, nil
 		},
 	}

@@ -52,3 +52,38 @@ func TestOutputBounded(t *testing.T) {
 		}
 	}
 }
+
+// A secret transformed by a function (b64enc, printf, upper, ...) is masked in its
+// transformed form too, and errors about URLs never quote the value.
+func TestDerivedSecretsMasked(t *testing.T) {
+	t.Parallel()
+	env := func(name string) (string, bool) {
+		return map[string]string{"U": "bob", "P": "s3cr3t-pass", "HOOK": "hooks.example/services/T000/B000/XXXXSECRET"}[name], true
+	}
+	for _, src := range []string{
+		`Basic {{ printf "%s:%s" (env "U") (env "P") | b64enc }}`,
+		`{{ env "P" | upper }}`,
+		`{{ env "P" | replace "-" "_" }}`,
+		`x-{{ slice (env "P") 2 }}`,
+	} {
+		s := NewScope(nil).WithSecretSources(env, nil)
+		out, err := s.Render(MustParse("h", src, Header))
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		masked := s.Mask(out)
+		for _, leak := range []string{"s3cr3t", "S3CR3T", "cr3t", "czNjcjN0"} {
+			if strings.Contains(masked, leak) {
+				t.Errorf("%s: masked output %q still shows %q", src, masked, leak)
+			}
+		}
+	}
+	s := NewScope(nil).WithSecretSources(env, nil)
+	_, err := s.Render(MustParse("u", `{{ env "HOOK" }}`, URL))
+	if err == nil {
+		t.Fatal("a URL without a scheme was accepted")
+	}
+	if strings.Contains(err.Error(), "hooks.example") || strings.Contains(err.Error(), "XXXX") {
+		t.Errorf("the error quotes the secret URL: %v", err)
+	}
+}

@@ -90,6 +90,9 @@ type instance struct {
 type binding struct {
 	scope *Scope
 	w     *ctxWriter
+	// tainted is set when env or file ran in the current action: whatever the action
+	// then produces (b64enc of a secret, a printf around it, ...) is a secret too.
+	tainted bool
 }
 
 var escaperNoiseRE = regexp.MustCompile(`executing "[^"]*" at <` + escapeFunc + `>: (error calling ` + escapeFunc + `: )?`)
@@ -317,7 +320,7 @@ func (s *Scope) Render(t *Template) (string, error) {
 		inst = &instance{t: clone, b: b}
 	}
 	w := &ctxWriter{kind: t.kind}
-	inst.b.scope, inst.b.w = s, w
+	inst.b.scope, inst.b.w, inst.b.tainted = s, w, false
 	err := inst.t.Execute(w, s.data)
 	inst.b.scope, inst.b.w = nil, nil
 	t.pool.Put(inst)

@@ -31,8 +31,14 @@ var queueStatuses = map[int64]string{
 	102: "failed", 103: "aborted", 104: "never_finished",
 }
 
-// JobTypeName returns the name of a job type code, or "" when it is not one.
-func JobTypeName(code int64) string { return jobTypes[code] }
+// JobTypeName names a job type code; codes the documentation does not list (it lists none
+// for clone jobs) are "unknown", as queue statuses are, so that a new code never stops a job.
+func JobTypeName(code int64) string {
+	if n, ok := jobTypes[code]; ok {
+		return n
+	}
+	return "unknown"
+}
 
 // ContainsNames lists the names of the bits set in a contains value, in bit order;
 // unknown bits are ignored.

@@ -168,11 +168,7 @@ func decode(data map[string]any, f field, v string) error {
 		if err != nil {
 			return err
 		}
-		name := JobTypeName(n)
-		if name == "" {
-			return adapter.Usagef("%d is not a job type (1 accounts, 2 directories, 3 JB config)", n)
-		}
-		data[f.name], data[f.name+"_name"] = n, name
+		data[f.name], data[f.name+"_name"] = n, JobTypeName(n)
 	case contains:
 		n, err := adapter.Uint(f.name, v)
 		if err != nil {
