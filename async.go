@@ -2,6 +2,7 @@ package hookpoint
 
 import (
 	"context"
+	"maps"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -17,15 +18,21 @@ import (
 type asyncDelivery struct {
 	eng *Engine
 
-	mu         sync.Mutex
-	wg         sync.WaitGroup
-	drain      chan struct{} // closed when Drain starts
-	deadline   time.Time     // set by Drain
-	draining   bool
-	delivered  int
-	undeliverd []Undelivered
-	ctx        context.Context
-	cancel     context.CancelFunc
+	ctx    context.Context // cancelled by Close, or when Drain runs out of time
+	cancel context.CancelFunc
+
+	mu          sync.Mutex
+	wg          sync.WaitGroup
+	drain       chan struct{} // closed when Drain starts
+	deadline    time.Time     // set by Drain, on the engine's clock
+	draining    bool          // Drain has started: nothing more is enqueued
+	delivered   int
+	undelivered []Undelivered
+}
+
+func newAsyncDelivery(e *Engine) *asyncDelivery {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &asyncDelivery{eng: e, ctx: ctx, cancel: cancel, drain: make(chan struct{})}
 }
 
 // Undelivered is an async delivery that had not succeeded when Drain returned.
@@ -47,13 +54,11 @@ type AsyncReport struct {
 	Undelivered []Undelivered `json:"undelivered"`
 }
 
-func (a *asyncDelivery) init() {
-	if a.ctx == nil {
-		a.ctx, a.cancel = context.WithCancel(context.Background())
-	}
-}
-
 func (a *asyncDelivery) enqueue(h *config.Hook, ev *Event) Result {
+	// The delivery outlives Fire: it works on its own copy of the event.
+	evc := *ev
+	evc.Data = maps.Clone(ev.Data)
+	ev = &evc
 	deliveryID := event.NewID("msg")
 	res := Result{HookID: h.ID, DeliveryID: deliveryID, Action: h.Action(), Mode: config.ModeAsync, Outcome: OutcomeQueued}
 	r, err := render.Hook(h, ev, deliveryID, a.eng.renderOptions())
@@ -61,12 +66,17 @@ func (a *asyncDelivery) enqueue(h *config.Hook, ev *Event) Result {
 		d := deliver.Result{Outcome: deliver.Failed, Error: "render: " + err.Error()}
 		fin := a.eng.finish(h, ev, nil, deliveryID, 1, d)
 		a.done(h, ev, deliveryID, 1, fin.Error, false, true)
-		fin.Policy = config.OnFailureWarn
 		return fin
 	}
 	res.Target = r.Target()
 	a.mu.Lock()
-	a.init()
+	if a.draining {
+		a.mu.Unlock()
+		d := deliver.Result{Outcome: deliver.Failed, Error: "not delivered: the engine is draining or closed"}
+		fin := a.eng.finish(h, ev, r, deliveryID, 0, d)
+		a.done(h, ev, deliveryID, 0, fin.Error, false, true)
+		return fin
+	}
 	a.wg.Add(1)
 	a.mu.Unlock()
 	go a.deliver(h, ev, r)
@@ -110,12 +120,12 @@ func (a *asyncDelivery) deliver(h *config.Hook, ev *Event, r *render.Rendered) {
 	e := a.eng
 	for n := 1; ; n++ {
 		d := e.attempt(a.ctx, r)
-		e.finish(h, ev, r, r.DeliveryID, n, d)
+		fin := e.finish(h, ev, r, r.DeliveryID, n, d)
 		if d.OK() {
 			a.done(h, ev, r.DeliveryID, n, "", true, true)
 			return
 		}
-		errText := r.Mask(d.Error)
+		errText := fin.Error
 		if d.Gone {
 			a.done(h, ev, r.DeliveryID, n, errText+" (410 Gone: not retried)", false, true)
 			return
@@ -171,7 +181,7 @@ func (a *asyncDelivery) done(h *config.Hook, ev *Event, deliveryID string, attem
 		a.delivered++
 		return
 	}
-	a.undeliverd = append(a.undeliverd, Undelivered{
+	a.undelivered = append(a.undelivered, Undelivered{
 		HookID: h.ID, EventType: ev.Type, EventID: ev.ID, DeliveryID: deliveryID,
 		Attempts: attempts, LastError: lastErr, Final: final,
 	})
@@ -183,7 +193,6 @@ func (a *asyncDelivery) done(h *config.Hook, ev *Event, deliveryID string, attem
 func (e *Engine) Drain(ctx context.Context) AsyncReport {
 	a := e.async
 	a.mu.Lock()
-	a.init()
 	if !a.draining {
 		a.draining = true
 		if dl, ok := ctx.Deadline(); ok {
@@ -206,5 +215,18 @@ func (e *Engine) Drain(ctx context.Context) AsyncReport {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return AsyncReport{Delivered: a.delivered, Undelivered: append([]Undelivered(nil), a.undeliverd...)}
+	return AsyncReport{Delivered: a.delivered, Undelivered: append([]Undelivered(nil), a.undelivered...)}
+}
+
+// close stops every delivery still waiting or in flight and waits for them to end.
+func (a *asyncDelivery) close() {
+	a.mu.Lock()
+	if !a.draining {
+		a.draining = true
+		a.deadline = a.eng.opts.Now()
+		close(a.drain)
+	}
+	a.mu.Unlock()
+	a.cancel()
+	a.wg.Wait()
 }

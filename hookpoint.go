@@ -93,15 +93,20 @@ func New(cfg *Config, opts Options) *Engine {
 	h := deliver.NewHTTP()
 	h.Now = opts.Now
 	e := &Engine{cfg: cfg, opts: opts, http: h}
-	e.async = &asyncDelivery{eng: e, drain: make(chan struct{})}
+	e.async = newAsyncDelivery(e)
 	return e
 }
 
 // Config returns the engine's config.
 func (e *Engine) Config() *Config { return e.cfg }
 
-// Close releases idle connections. Call Drain first to finish async deliveries.
-func (e *Engine) Close() { e.http.Close() }
+// Close stops async deliveries that are still pending (call Drain first to give them
+// time), waits for them to end, and releases idle connections. Fire must not be called
+// after Close.
+func (e *Engine) Close() {
+	e.async.close()
+	e.http.Close()
+}
 
 func (e *Engine) renderOptions() render.Options {
 	return render.Options{LookupEnv: e.opts.LookupEnv, ReadFile: e.opts.ReadFile, Environ: e.opts.Environ}

@@ -3,6 +3,7 @@ package deliver
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestExcerpt(t *testing.T) {
@@ -31,6 +32,22 @@ func TestExcerpt(t *testing.T) {
 	for _, tt := range tests {
 		if got := excerpt([]byte(tt.raw), tt.more, tt.mask); got != tt.want {
 			t.Errorf("%s: got %d bytes ending %q, want %d bytes ending %q", tt.name, len(got), got[max(0, len(got)-20):], len(tt.want), tt.want[max(0, len(tt.want)-20):])
+		}
+	}
+}
+
+// Retry-After is capped, however large or far away the receiver asks for.
+func TestRetryAfterCapped(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Duration{
+		"120": 2 * time.Minute, "0": 0, "-5": 0, "junk": 0, "": 0,
+		"99999999999999999": maxRetryAfter,
+		"Fri, 01 Jan 2027 00:00:00 GMT": maxRetryAfter,
+		"Thu, 01 Jan 2026 00:00:30 GMT": 30 * time.Second,
+	} {
+		if got := retryAfter(in, now); got != want {
+			t.Errorf("retryAfter(%q) = %v, want %v", in, got, want)
 		}
 	}
 }

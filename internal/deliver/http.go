@@ -120,12 +120,12 @@ func (h *HTTP) Send(ctx context.Context, r *render.Request, deliveryID string) R
 	return res
 }
 
-func (h *HTTP) send(ctx context.Context, r *render.Request, deliveryID string) Result {
+func (h *HTTP) send(parent context.Context, r *render.Request, deliveryID string) Result {
 	c, err := h.client(r.TLS)
 	if err != nil {
 		return Result{Outcome: Failed, Error: err.Error()}
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.Timeout)
+	ctx, cancel := context.WithTimeout(parent, r.Timeout)
 	defer cancel()
 	var body io.Reader
 	if r.Body != nil {
@@ -150,10 +150,17 @@ func (h *HTTP) send(ctx context.Context, r *render.Request, deliveryID string) R
 	}
 	resp, err := c.RoundTrip(req)
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+		switch {
+		case errors.Is(parent.Err(), context.Canceled):
+			return Result{Outcome: Failed, Error: "cancelled"}
+		case parent.Err() != nil:
+			return Result{Outcome: Timeout, Error: "no response before the caller's deadline"}
+		case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 			return Result{Outcome: Timeout, Error: fmt.Sprintf("no response within %s", r.Timeout)}
 		}
-		return Result{Outcome: Failed, Error: cleanNetErr(err)}
+		// Transport errors name the dialled address, not the URL; secrets are masked
+		// by the caller in any case.
+		return Result{Outcome: Failed, Error: err.Error()}
 	}
 	defer resp.Body.Close()
 	excerpt, rerr := readExcerpt(resp.Body, r.Mask)
@@ -197,30 +204,22 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// cleanNetErr drops the method and URL url.Error prefixes (the URL may hold a secret).
-func cleanNetErr(err error) string {
-	var ue interface{ Unwrap() error }
-	if errors.As(err, &ue) {
-		if inner := ue.Unwrap(); inner != nil {
-			return inner.Error()
-		}
-	}
-	return err.Error()
-}
-
 // retryAfter parses a Retry-After header: seconds or an HTTP date.
 func retryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
+	var d time.Duration
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+		d = time.Duration(min(n, int64(maxRetryAfter/time.Second))) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		d = t.Sub(now)
 	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
+	return min(d, maxRetryAfter)
 }
+
+// maxRetryAfter caps the wait a receiver may ask for.
+const maxRetryAfter = 24 * time.Hour
 
 var excerptPool = sync.Pool{New: func() any { b := make([]byte, MaxExcerpt+maskSlack); return &b }}
 
