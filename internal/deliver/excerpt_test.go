@@ -42,7 +42,7 @@ func TestRetryAfterCapped(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for in, want := range map[string]time.Duration{
 		"120": 2 * time.Minute, "0": 0, "-5": 0, "junk": 0, "": 0,
-		"99999999999999999": maxRetryAfter,
+		"99999999999999999":             maxRetryAfter,
 		"Fri, 01 Jan 2027 00:00:00 GMT": maxRetryAfter,
 		"Thu, 01 Jan 2026 00:00:30 GMT": 30 * time.Second,
 	} {
