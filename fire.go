@@ -134,6 +134,10 @@ func (e *Engine) Fire(ctx context.Context, ev *Event) (*Outcome, error) {
 	if ctx.Err() != nil {
 		out.Cancelled = true
 	}
+	if out.Cancelled && ev.Gate {
+		// A gate whose hooks did not all run has not been let through.
+		out.Verdict = Abort
+	}
 	return out, nil
 }
 

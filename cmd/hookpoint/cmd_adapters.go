@@ -53,7 +53,13 @@ func newAutosnapCommand(g *globalOptions) *cobra.Command {
 		Long: `Be the hook script of cv4pve-autosnap (--script). Reads CV4PVE_AUTOSNAP_PHASE and every
 other CV4PVE_AUTOSNAP_* variable; *-pre phases are gates and exit 1 when a hook aborts.
 The %CV4PVE_AUTOSNAP_NAME% placeholders work in every template.`,
-		Args: cobra.NoArgs,
+		// cobra.NoArgs would report a plain error, exit 1: an abort, not a bad invocation.
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErr("autosnap takes no arguments (cv4pve-autosnap passes everything in CV4PVE_AUTOSNAP_* variables), got %q (see %s --help)", args, c.CommandPath())
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ev, err := autosnap.Event(o.Phase, os.Environ())
 			if err != nil {
@@ -94,23 +100,8 @@ func adapterErr(err error) error {
 	return err
 }
 
-// fireAdapter fires ev, prints one line per hook and the verdict, waits for async hooks
-// within the deadline (warning about any left), and exits 1 on abort.
+// fireAdapter fires ev the way the tools expect: one line per hook and the verdict on
+// stdout, exit 1 on abort.
 func fireAdapter(ctx context.Context, g *globalOptions, ev *hookpoint.Event, out io.Writer) error {
-	e, err := g.open()
-	if err != nil {
-		return err
-	}
-	ctx, stop := signalContext(ctx)
-	defer stop()
-	res, err := e.engine.Fire(ctx, ev)
-	e.close(g.AsyncDeadline)
-	if err != nil {
-		return usageErr("%v", err)
-	}
-	printOutcome(out, res)
-	if res.Verdict == hookpoint.Abort {
-		return &exitError{code: exitAborted}
-	}
-	return nil
+	return fireOne(ctx, g, ev, out, fireOptions{output: "text"})
 }

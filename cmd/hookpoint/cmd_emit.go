@@ -10,7 +10,10 @@ import (
 	"github.com/hookpoint/hookpoint"
 )
 
-type emitOptions struct{ oneEventOptions }
+type emitOptions struct {
+	oneEventOptions
+	StrictAsync bool
+}
 
 func newEmitCommand(g *globalOptions) *cobra.Command {
 	o := &emitOptions{}
@@ -19,13 +22,18 @@ func newEmitCommand(g *globalOptions) *cobra.Command {
 		Short: "Fire the hooks for one event; exit 1 when a hook aborts it",
 		Long: `Fire the hooks for one event.
 
+The outcome is printed as soon as the sync hooks are done; async hooks are then given
+up to --async-deadline, and any left undelivered are reported on stderr.
+
 Exit status: 0 when the verdict is proceed, 1 when a hook aborted it, 2 on a usage or
-configuration error, 3 when async hooks could not be delivered before --async-deadline.`,
+configuration error, 128+N when signal N cancelled it, and with --strict-async 3 when
+async hooks could not be delivered before --async-deadline.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runEmit(cmd.Context(), g, o, args, cmd.OutOrStdout())
 		},
 	}
 	o.AddFlags(c.Flags())
+	c.Flags().BoolVar(&o.StrictAsync, "strict-async", false, "exit 3 when async hooks could not be delivered before --async-deadline")
 	return c
 }
 
@@ -41,28 +49,44 @@ func runEmit(ctx context.Context, g *globalOptions, o *emitOptions, args []strin
 	if err != nil {
 		return err
 	}
+	return fireOne(ctx, g, ev, out, fireOptions{output: o.Output, strictAsync: o.StrictAsync})
+}
+
+type fireOptions struct {
+	output      string // text or json
+	strictAsync bool   // exit 3 when async hooks were left undelivered
+}
+
+// fireOne fires one event and prints the outcome before waiting (up to
+// --async-deadline) for async deliveries, which are reported on stderr. Exit status: 0
+// proceed, 1 abort, 128+N when signal N cancelled it, 3 for undelivered async hooks
+// with strictAsync.
+func fireOne(ctx context.Context, g *globalOptions, ev *hookpoint.Event, out io.Writer, o fireOptions) error {
 	e, err := g.open()
 	if err != nil {
 		return err
 	}
-	ctx, stop := signalContext(ctx)
+	ctx, stop, caught := signalContext(ctx)
 	defer stop()
 	res, err := e.engine.Fire(ctx, ev)
-	delivered := e.close(g.AsyncDeadline)
 	if err != nil {
+		e.close(ctx, g.AsyncDeadline)
 		return usageErr("%v", err)
 	}
-	if o.Output == "json" {
-		if err := printJSON(out, res); err != nil {
-			return err
-		}
+	if o.output == "json" {
+		err = printJSON(out, res)
 	} else {
 		printOutcome(out, res)
 	}
+	delivered := e.close(ctx, g.AsyncDeadline)
 	switch {
+	case err != nil:
+		return err
+	case caught() != nil:
+		return &exitError{code: signalExit(caught()), err: fmt.Errorf("%s: cancelled by %v", ev.Type, caught())}
 	case res.Verdict == hookpoint.Abort:
 		return &exitError{code: exitAborted}
-	case !delivered:
+	case !delivered && o.strictAsync:
 		return &exitError{code: exitUndeliver, err: fmt.Errorf("async hooks were not delivered (see above)")}
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -61,9 +62,63 @@ The exit status is the command's own, unless a pre hook aborted it (75).`,
 	return c
 }
 
-// signalContext returns a context cancelled by SIGINT or SIGTERM.
-func signalContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+// signalContext returns a context cancelled by SIGINT or SIGTERM, and a function that
+// tells which signal cancelled it (nil while none has).
+func signalContext(parent context.Context) (context.Context, context.CancelFunc, func() os.Signal) {
+	ctx, cancel := context.WithCancel(parent)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	var mu sync.Mutex
+	var got os.Signal
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sigs:
+			mu.Lock()
+			got = s
+			mu.Unlock()
+			cancel()
+		case <-done:
+		}
+	}()
+	stop := func() {
+		signal.Stop(sigs)
+		select {
+		case <-done:
+		default:
+			close(done)
+		}
+		cancel()
+	}
+	which := func() os.Signal {
+		mu.Lock()
+		defer mu.Unlock()
+		return got
+	}
+	return ctx, stop, which
+}
+
+// afterPhase returns a context that the cancellation of ctx does not reach but the next
+// signal on sigs does, and a function that stops watching.
+func afterPhase(ctx context.Context, sigs <-chan os.Signal) (context.Context, func()) {
+	after, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-done:
+		}
+	}()
+	return after, func() { close(done); cancel() }
+}
+
+// signalExit is the conventional exit status for a process ended by sig: 128+N.
+func signalExit(sig os.Signal) int {
+	if s, ok := sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return 130
 }
 
 // lifecycle fires the events of one wrapped run.
@@ -140,15 +195,21 @@ func runRun(ctx context.Context, g *globalOptions, o *runOptions, args []string,
 	<-preExited
 	cancelPre()
 
+	// The hooks after the command (or after a pre abort) are not cancelled by the signal
+	// that ended it, but a further signal cancels them and the async wait.
+	var afterCtx context.Context
+	var stopAfter func()
 	finish := func(status string, code int, errText string) {
 		extra := map[string]any{"exit_code": code, "duration": time.Since(l.start).Seconds()}
 		if errText != "" {
 			extra["error"] = errText
 		}
-		l.fire(context.WithoutCancel(ctx), "end", status, false, extra)
+		l.fire(afterCtx, "end", status, false, extra)
 	}
 
 	if pre.Verdict == hookpoint.Abort {
+		afterCtx, stopAfter = afterPhase(ctx, sigs)
+		defer stopAfter()
 		status, code, why := event.StatusFail, exitGateAbort, "a pre hook aborted the job"
 		if r := pre.AbortedBy(); r != nil {
 			why = fmt.Sprintf("pre hook %s failed: %s", r.HookID, r.Error)
@@ -159,9 +220,9 @@ func runRun(ctx context.Context, g *globalOptions, o *runOptions, args []string,
 				code = 128 + int(s)
 			}
 		}
-		l.fire(context.WithoutCancel(ctx), "abort", status, false, map[string]any{"exit_code": code, "error": why})
+		l.fire(afterCtx, "abort", status, false, map[string]any{"exit_code": code, "error": why})
 		finish(status, code, why)
-		e.close(g.AsyncDeadline)
+		e.close(afterCtx, g.AsyncDeadline)
 		return &exitError{code: code, err: errors.New(why)}
 	}
 	// A signal that raced with the end of the pre hooks still counts.
@@ -199,7 +260,8 @@ func runRun(ctx context.Context, g *globalOptions, o *runOptions, args []string,
 	case code != 0:
 		errText = fmt.Sprintf("the command exited with status %d", code)
 	}
-	afterCtx := context.WithoutCancel(ctx)
+	afterCtx, stopAfter = afterPhase(ctx, sigs)
+	defer stopAfter()
 	if status == event.StatusSuccess {
 		post := l.fire(afterCtx, "post", event.StatusSuccess, false, map[string]any{"exit_code": code, "duration": time.Since(l.start).Seconds()})
 		switch {
@@ -215,7 +277,7 @@ func runRun(ctx context.Context, g *globalOptions, o *runOptions, args []string,
 		l.fire(afterCtx, "abort", status, false, map[string]any{"exit_code": code, "error": errText, "duration": time.Since(l.start).Seconds()})
 	}
 	finish(status, code, errText)
-	if !e.close(g.AsyncDeadline) {
+	if !e.close(afterCtx, g.AsyncDeadline) {
 		fmt.Fprintln(stderr, "hookpoint: warning: some async hooks were not delivered (see above)")
 	}
 	if runErr != nil {

@@ -377,7 +377,7 @@ func TestEmitUndelivered(t *testing.T) {
 		t.Parallel()
 		rcv := newReceiver(t)
 		cfg := writeConfig(t, rcv, "hookpoint.yaml", emitConfig)
-		p := runHP(t, childEnv(t), "emit", "--config", cfg, "--async-deadline", "2s", "app.flaky")
+		p := runHP(t, childEnv(t), "emit", "--config", cfg, "--strict-async", "--async-deadline", "2s", "app.flaky")
 		wantExit(t, p, 3)
 		if !strings.Contains(p.stderr, "not delivered") || !strings.Contains(p.stderr, "flaky") {
 			t.Errorf("stderr does not report the undelivered hook:\n%s", p.stderr)
@@ -396,10 +396,23 @@ func TestEmitUndelivered(t *testing.T) {
 		t.Parallel()
 		rcv := newReceiver(t)
 		cfg := writeConfig(t, rcv, "hookpoint.yaml", emitConfig)
-		p := runHP(t, childEnv(t), "emit", "--config", cfg, "--async-deadline", "1s", "app.stuck")
+		p := runHP(t, childEnv(t), "emit", "--config", cfg, "--strict-async", "--async-deadline", "1s", "app.stuck")
 		wantExit(t, p, 3)
 		if !strings.Contains(p.stderr, "stuck") {
 			t.Errorf("stderr does not name the undelivered hook:\n%s", p.stderr)
+		}
+	})
+	t.Run("without --strict-async the verdict decides the exit status", func(t *testing.T) {
+		t.Parallel()
+		rcv := newReceiver(t)
+		cfg := writeConfig(t, rcv, "hookpoint.yaml", emitConfig)
+		p := runHP(t, childEnv(t), "emit", "--config", cfg, "--async-deadline", "1s", "app.stuck")
+		wantExit(t, p, 0)
+		if !strings.Contains(p.stderr, "stuck") || !strings.Contains(p.stderr, "not delivered") {
+			t.Errorf("stderr does not warn about the undelivered hook:\n%s", p.stderr)
+		}
+		if !strings.Contains(p.stdout, "app.stuck: proceed") {
+			t.Errorf("stdout lacks the verdict:\n%s", p.stdout)
 		}
 	})
 }

@@ -417,3 +417,52 @@ func TestRunPassesRunID(t *testing.T) {
 		t.Errorf("command saw %q, want %q", got, want)
 	}
 }
+
+// After the signal that cancelled the job, the end hooks still run; a second signal
+// cancels them too, so hookpoint never keeps an operator (or systemd) waiting on a
+// hanging receiver.
+func TestRunSecondSignalCancelsEndHooks(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t)
+	cfg := writeConfig(t, rcv, "hookpoint.yaml", `hooks:`+recorderHook+`
+  - id: slow-end
+    on: ["job.end"]
+    http: {url: "RECV/slow?hang=1", timeout: 10m}
+`)
+	dir := t.TempDir()
+	hp := startHookpoint(t, childEnv(t), "run", "--config", cfg, "--job", "j", "--",
+		"sh", "-c", `echo started > "$1/started"; exec sleep 60`, "sh", dir)
+	eventually(t, "the job to start", func() bool { return fileExists(filepath.Join(dir, "started")) })
+	if err := hp.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the hanging end hook to be called", func() bool { return rcv.saw("slow-end", "job.end") })
+	if err := hp.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	p := hp.wait(t) // bounded by procTimeout: fails if hookpoint waits out the 10m hook timeout
+	wantExit(t, p, 143)
+	wantEvents(t, rcv, "rec", "job.pre", "job.abort", "job.end")
+}
+
+// emit cancelled by a signal exits 128+N, and a cancelled gate is never "proceed".
+func TestEmitCancelledBySignal(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t)
+	cfg := writeConfig(t, rcv, "hookpoint.yaml", `hooks:
+  - id: slow-gate
+    on: ["app.gate"]
+    on_failure: warn
+    http: {url: "RECV/slow?hang=1", timeout: 50s}
+`)
+	hp := startHookpoint(t, childEnv(t), "emit", "--config", cfg, "--gate", "app.gate")
+	eventually(t, "the gate hook to be called", func() bool { return rcv.saw("slow-gate", "app.gate") })
+	if err := hp.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	p := hp.wait(t)
+	wantExit(t, p, 130)
+	if !strings.Contains(p.stdout, "app.gate: abort") {
+		t.Errorf("a cancelled gate must not proceed; stdout:\n%s", p.stdout)
+	}
+}

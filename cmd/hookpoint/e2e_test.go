@@ -221,6 +221,7 @@ type request struct {
 	Run      string // X-Hookpoint-Run
 	Method   string
 	Path     string
+	RawQuery string // as sent, for checks of how values were escaped
 	Query    url.Values
 	Header   http.Header
 	Body     []byte
@@ -274,7 +275,7 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		Event: req.Header.Get("X-Hookpoint-Event"), Status: req.Header.Get("X-Hookpoint-Status"),
 		Hook: req.Header.Get("X-Hookpoint-Hook"), Delivery: req.Header.Get("X-Hookpoint-Delivery"),
 		Run: req.Header.Get("X-Hookpoint-Run"), Method: req.Method, Path: req.URL.Path,
-		Query: req.URL.Query(), Header: req.Header.Clone(), Body: body,
+		RawQuery: req.URL.RawQuery, Query: req.URL.Query(), Header: req.Header.Clone(), Body: body,
 	}
 	var obj map[string]any
 	if json.Unmarshal(body, &obj) == nil {

@@ -149,8 +149,9 @@ func (g *globalOptions) open() (*env, error) {
 
 // close drains async deliveries within the deadline, reports what was left and closes
 // the journal. It returns whether everything async was delivered.
-func (e *env) close(deadline time.Duration) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+// A signal (ctx cancelled) ends the wait at once.
+func (e *env) close(ctx context.Context, deadline time.Duration) bool {
+	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
 	rep := e.engine.Drain(ctx)
 	e.engine.Close()
