@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 
 	"github.com/hookpoint/hookpoint"
 	"github.com/hookpoint/hookpoint/internal/event"
@@ -235,11 +234,11 @@ func runRun(ctx context.Context, g *globalOptions, o *runOptions, args []string,
 	}
 
 	jr := runJob(jobSpec{
-		argv:       args,
-		env:        []string{"HOOKPOINT_RUN_ID=" + base.Run.ID, "HOOKPOINT_JOB=" + base.Run.Job, "HOOKPOINT_KIND=" + base.Run.Kind},
-		timeout:    o.Timeout,
-		killAfter:  o.KillAfter,
-		foreground: term.IsTerminal(int(os.Stdin.Fd())),
+		argv:      args,
+		env:       []string{"HOOKPOINT_RUN_ID=" + base.Run.ID, "HOOKPOINT_JOB=" + base.Run.Job, "HOOKPOINT_KIND=" + base.Run.Kind},
+		timeout:   o.Timeout,
+		killAfter: o.KillAfter,
+		tty:       foregroundTTY(),
 	}, sigs, preSignal)
 	code, runErr := jr.code, jr.err
 	status := event.StatusSuccess

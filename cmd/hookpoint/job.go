@@ -1,8 +1,12 @@
 package main
 
 import (
+	"os/signal"
+
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 	"os"
 	"os/exec"
 	"syscall"
@@ -15,11 +19,10 @@ type jobSpec struct {
 	env       []string      // added to hookpoint's own environment
 	timeout   time.Duration // 0: none
 	killAfter time.Duration // SIGKILL this long after a signal was sent; 0: never
-	// foreground keeps the command in hookpoint's process group, for a terminal: it can
-	// read the terminal, and Ctrl-C reaches it from the terminal, so SIGINT is not
-	// forwarded again. Otherwise the command gets its own process group and every signal
-	// is forwarded to the whole group.
-	foreground bool
+	// tty is the terminal on stdin when hookpoint is in its foreground: the command's
+	// process group then becomes the terminal's foreground group for as long as it runs,
+	// so it can read the terminal and Ctrl-C reaches it directly; -1 otherwise.
+	tty int
 }
 
 type jobResult struct {
@@ -42,8 +45,12 @@ func runJob(spec jobSpec, sigs <-chan os.Signal, pending os.Signal) jobResult {
 	cmd := exec.Command(spec.argv[0], spec.argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), spec.env...)
-	if !spec.foreground {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// The command always gets a process group of its own, so that signals reach it and
+	// everything it starts exactly once.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if spec.tty >= 0 {
+		cmd.SysProcAttr.Foreground, cmd.SysProcAttr.Ctty = true, spec.tty
+		defer takeTerminalBack(spec.tty)
 	}
 	if err := cmd.Start(); err != nil {
 		code := exitCannotExec
@@ -54,11 +61,7 @@ func runJob(spec jobSpec, sigs <-chan os.Signal, pending os.Signal) jobResult {
 	}
 	pid := cmd.Process.Pid
 	send := func(sig syscall.Signal) {
-		if spec.foreground {
-			_ = syscall.Kill(pid, sig)
-		} else {
-			_ = syscall.Kill(-pid, sig) // the whole process group
-		}
+		_ = syscall.Kill(-pid, sig) // the whole process group
 	}
 
 	waitErr := make(chan error, 1)
@@ -91,8 +94,7 @@ wait:
 			break wait
 		case s := <-sigs:
 			signalled = true
-			ss, ok := s.(syscall.Signal)
-			if ok && !(spec.foreground && ss == syscall.SIGINT) {
+			if ss, ok := s.(syscall.Signal); ok {
 				send(ss)
 			}
 			armKill()
@@ -118,6 +120,36 @@ wait:
 		res.err = err
 		return res
 	}
-	res.cancelled = signalled && res.code != 0 && !res.timedOut
+	res.cancelled = !res.timedOut && res.code != 0 && (signalled || spec.tty >= 0 && interrupted(res.code))
 	return res
+}
+
+// interrupted reports whether an exit status is the one shells use after SIGINT or
+// SIGQUIT: on a terminal those come from the keyboard straight to the command, and the
+// status is all hookpoint sees of them.
+func interrupted(code int) bool {
+	return code == 128+int(syscall.SIGINT) || code == 128+int(syscall.SIGQUIT)
+}
+
+// foregroundTTY returns the terminal on stdin if hookpoint's process group is its
+// foreground group (an interactive run), or -1 (cron, systemd, a pipe, a background job).
+func foregroundTTY() int {
+	fd := int(os.Stdin.Fd())
+	if !term.IsTerminal(fd) {
+		return -1
+	}
+	pgrp, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP)
+	if err != nil || pgrp != syscall.Getpgrp() {
+		return -1
+	}
+	return fd
+}
+
+// takeTerminalBack makes hookpoint's process group the terminal's foreground group
+// again once the command is over. Doing so from what is now a background group raises
+// SIGTTOU, which is ignored for the moment.
+func takeTerminalBack(fd int) {
+	signal.Ignore(syscall.SIGTTOU)
+	defer signal.Reset(syscall.SIGTTOU)
+	_ = unix.IoctlSetPointerInt(fd, unix.TIOCSPGRP, syscall.Getpgrp())
 }
