@@ -51,8 +51,10 @@ func newAutosnapCommand(g *globalOptions) *cobra.Command {
 		Use:   "autosnap",
 		Short: "Be cv4pve-autosnap's hook script: fire autosnap.<phase> events",
 		Long: `Be the hook script of cv4pve-autosnap (--script). Reads CV4PVE_AUTOSNAP_PHASE and every
-other CV4PVE_AUTOSNAP_* variable; *-pre phases are gates and exit 1 when a hook aborts.
-The %CV4PVE_AUTOSNAP_NAME% placeholders work in every template.`,
+other CV4PVE_AUTOSNAP_* variable. *-pre phases are gates: a failing hook with on_failure
+abort skips the phase's later hooks and the exit status is 1, which AutoSnap writes to
+its log (it does not stop the snapshot on a hook's exit status). The
+%CV4PVE_AUTOSNAP_NAME% placeholders work in every template.`,
 		// cobra.NoArgs would report a plain error, exit 1: an abort, not a bad invocation.
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) > 0 {
@@ -78,8 +80,8 @@ func newJetbackupCommand(g *globalOptions) *cobra.Command {
 		Short: "Be a JetBackup hook script: fire jetbackup.<type>.<pre|post> events",
 		Long: `Be a JetBackup hook script. Types: backup, backup-account, clone, clone-account, restore,
 download, each with the positional arguments JetBackup passes; codes are decoded into
-readable values too. Pre hooks are gates: exit 1 when a hook aborts, which makes
-JetBackup fail the task.`,
+readable values too. Pre hooks are gates: the exit status is 1 when a hook aborts, and
+JetBackup counts a non-zero exit as the hook script failing.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ev, err := jetbackup.Event(args, os.Getenv)
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -67,12 +68,8 @@ func runCheck(g *globalOptions, o *checkOptions, out io.Writer) error {
 				}
 			}
 		}
-		// A dry render with an empty event and stand-in secrets: what fails here fails
-		// for every event.
-		ev := event.New("check.sample")
-		stub := func(string) (string, bool) { return "whsec_c2FtcGxlLXNpZ25pbmcta2V5LTEyMzQ1Njc4", true }
-		stubFile := func(string) ([]byte, error) { return []byte("whsec_c2FtcGxlLXNpZ25pbmcta2V5LTEyMzQ1Njc4"), nil }
-		if _, err := render.Hook(h, ev, "msg_check", render.Options{LookupEnv: stub, ReadFile: stubFile, Environ: []string{}}); err != nil {
+		// A dry render with an empty event: what fails here fails for every event.
+		if err := dryRender(path, h); err != nil {
 			problems = append(problems, problem{line, fmt.Sprintf("%s:%d: %s: hook %q: with an empty event: %v", cfg.File, line, path, h.ID, err)})
 		}
 	}
@@ -103,6 +100,45 @@ func runCheck(g *globalOptions, o *checkOptions, out io.Writer) error {
 type secretRef struct {
 	field string
 	ref   template.Ref
+}
+
+// Stand-ins for secrets that are not at hand when checking: a signing secret where a
+// sign.secret reads it, and otherwise a base URL (the one place where a value's shape
+// matters: a URL may start with a secret).
+const (
+	standInSigning = "whsec_c2FtcGxlLXNpZ25pbmcta2V5LTEyMzQ1Njc4"
+	standInOther   = "https://stand-in.invalid"
+)
+
+// dryRender renders h for an empty event, with the secrets that are set and stand-ins
+// for the others.
+func dryRender(path string, h *config.Hook) error {
+	signing := map[template.Ref]bool{}
+	for _, sr := range refs(path, h) {
+		if strings.Contains(sr.field, ".sign.secret[") {
+			signing[sr.ref] = true
+		}
+	}
+	standIn := func(r template.Ref) string {
+		if signing[r] {
+			return standInSigning
+		}
+		return standInOther
+	}
+	lookup := func(name string) (string, bool) {
+		if v, ok := os.LookupEnv(name); ok {
+			return v, true
+		}
+		return standIn(template.Ref{Func: "env", Arg: name}), true
+	}
+	read := func(p string) ([]byte, error) {
+		if b, err := os.ReadFile(p); err == nil {
+			return b, nil
+		}
+		return []byte(standIn(template.Ref{Func: "file", Arg: p})), nil
+	}
+	_, err := render.Hook(h, event.New("check.sample"), "msg_check", render.Options{LookupEnv: lookup, ReadFile: read, Environ: []string{}})
+	return err
 }
 
 // refs lists the env and file references of every template of the hook at path p.

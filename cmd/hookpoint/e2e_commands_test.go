@@ -759,3 +759,24 @@ func TestJournal(t *testing.T) {
 		t.Errorf("run ids %q %q %q: the run's records should share their own run id", recs[0].RunID, recs[3].RunID, recs[5].RunID)
 	}
 }
+
+// A URL may start with a secret: check renders with the real value when it is set, with
+// a stand-in of the right shape when it is not (--no-secrets), and reports a real value
+// that is not a URL.
+func TestCheckURLFromSecret(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t)
+	cfg := writeConfig(t, rcv, "hookpoint.yaml", `hooks:
+  - id: ping
+    on: ["x"]
+    http: {url: '{{ env "HC_URL" }}/ping', sign: {secret: '{{ env "WH" }}'}}
+`)
+	wh := "WH=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	wantExit(t, runHP(t, childEnv(t, "HC_URL=https://hc.example/abc", wh), "check", "--config", cfg), 0)
+	wantExit(t, runHP(t, childEnv(t), "check", "--no-secrets", "--config", cfg), 0)
+	p := runHP(t, childEnv(t, "HC_URL=hc.example/abc", wh), "check", "--config", cfg)
+	wantExit(t, p, 2)
+	if !strings.Contains(p.stderr, "http or https") || strings.Contains(p.stderr, "hc.example") {
+		t.Errorf("check should say the URL needs a scheme without quoting the secret:\n%s", p.stderr)
+	}
+}
