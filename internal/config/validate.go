@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -84,13 +85,13 @@ func (v *validator) hook(p string, h *Hook) {
 		}
 	}
 	for i, s := range h.Status {
-		if !contains(filterStatuses, s) {
+		if !slices.Contains(filterStatuses, s) {
 			v.errf(fmt.Sprintf("%s.status[%d]", p, i), "%q is not a status: use any, success, warning, fail or cancelled", s)
 		} else if s == "any" && len(h.Status) > 1 {
 			v.errf(fmt.Sprintf("%s.status[%d]", p, i), "any matches every status; list it alone")
 		}
 	}
-	if h.OnFailure != "" && !contains([]string{OnFailureAbort, OnFailureWarn, OnFailureIgnore}, h.OnFailure) {
+	if h.OnFailure != "" && !slices.Contains([]string{OnFailureAbort, OnFailureWarn, OnFailureIgnore}, h.OnFailure) {
 		v.errf(p+".on_failure", "%q is not a failure policy: use abort, warn or ignore", h.OnFailure)
 	}
 	if h.Mode != "" && h.Mode != ModeSync && h.Mode != ModeAsync {
@@ -155,7 +156,7 @@ func (v *validator) http(p string, a *HTTP) {
 		a.Method = http.MethodPost
 	}
 	a.Method = strings.ToUpper(a.Method)
-	if !contains(methods, a.Method) {
+	if !slices.Contains(methods, a.Method) {
 		v.errf(p+".method", "%q is not a supported method: use GET, POST, PUT, PATCH or DELETE", a.Method)
 	}
 	if a.BodyType == "" {
@@ -194,7 +195,7 @@ func (v *validator) http(p string, a *HTTP) {
 			continue
 		}
 		canon := http.CanonicalHeaderKey(name)
-		if contains(forbiddenHeaders, canon) {
+		if slices.Contains(forbiddenHeaders, canon) {
 			v.errf(hp, "the %s header is set by hookpoint and cannot be configured", canon)
 			continue
 		}
@@ -310,7 +311,7 @@ func (v *validator) auth(p string, a *Auth, ct *HTTPTemplates) {
 		return
 	}
 	for _, f := range []string{"username", "password", "token", "base64", "header", "query"} {
-		if used[f] && !contains(fields, f) {
+		if used[f] && !slices.Contains(fields, f) {
 			v.errf(p+"."+f, "%s does not apply to auth type %s", f, a.Type)
 		}
 	}
@@ -389,13 +390,4 @@ func DecodeSigningSecret(s string) ([]byte, error) {
 		return nil, fmt.Errorf("the signing secret is too short: it needs at least 16 bytes of key (24 base64 characters)")
 	}
 	return key, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -3,9 +3,9 @@
 package event
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/hookpoint/hookpoint/internal/jsonwrite"
 	"math/rand/v2"
 	"regexp"
 	"sort"
@@ -168,13 +168,11 @@ func Stringify(v any) string {
 	case fmt.Stringer:
 		return x.String()
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // <, > and & stay as written
-	if err := enc.Encode(v); err != nil {
+	b, err := jsonwrite.Marshal(v) // <, > and & stay as written
+	if err != nil {
 		return fmt.Sprint(v)
 	}
-	return strings.TrimSuffix(buf.String(), "\n")
+	return string(b)
 }
 
 // NewID returns a prefixed, time-ordered unique id: prefix + "_" + 26 characters of

@@ -53,7 +53,7 @@ func appendTree(b []byte, v any) ([]byte, error) {
 		}
 		return append(b, ']'), nil
 	}
-	enc, err := marshalJSON(v)
+	enc, err := jsonwrite.Marshal(v)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package render
 
 import (
 	"encoding/json"
+	"github.com/hookpoint/hookpoint/internal/jsonwrite"
 	"testing"
 )
 
@@ -20,7 +21,7 @@ func TestAppendTreeMatchesEncodingJSON(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%#v: %v", v, err)
 		}
-		want, err := marshalJSON(v)
+		want, err := jsonwrite.Marshal(v)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -51,7 +51,7 @@ func (r *Rendered) Preview(now time.Time) Preview {
 				[2]string{"Webhook-Timestamp", strconv.FormatInt(now.Unix(), 10)},
 				[2]string{"Webhook-Signature", sig})
 		}
-		sort.Slice(p.Headers, func(i, j int) bool { return p.Headers[i][0] < p.Headers[j][0] })
+		sort.SliceStable(p.Headers, func(i, j int) bool { return p.Headers[i][0] < p.Headers[j][0] })
 	case r.Exec != nil:
 		c := r.Exec
 		for _, a := range c.Argv {

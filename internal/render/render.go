@@ -4,7 +4,6 @@
 package render
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -402,15 +401,4 @@ func mergeEnv(base, extra []string) []string {
 		}
 	}
 	return append(out, extra...)
-}
-
-// marshalJSON encodes v without HTML escaping, so that <, > and & stay as they are.
-func marshalJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"github.com/hookpoint/hookpoint/internal/jsonwrite"
 	"io"
 	"net/url"
 	"strings"
@@ -307,7 +308,7 @@ func escapeJSON(st state, v any) (string, error) {
 	case stJSONStringEsc:
 		return "", errf(JSON, "a value cannot follow a backslash inside a JSON string")
 	case stJSONString:
-		b, err := marshalJSON(event.Stringify(v))
+		b, err := jsonwrite.Marshal(event.Stringify(v))
 		if err != nil {
 			return "", errf(JSON, "%v", err)
 		}
@@ -325,22 +326,11 @@ func escapeJSON(st state, v any) (string, error) {
 	case URLText:
 		v = string(x)
 	}
-	b, err := marshalJSON(v)
+	b, err := jsonwrite.Marshal(v)
 	if err != nil {
 		return "", errf(JSON, "value cannot be written as JSON: %v", err)
 	}
 	return string(b), nil
-}
-
-// marshalJSON encodes v without HTML escaping and without the trailing newline.
-func marshalJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
 func escapeXML(st state, v any) (string, error) {
@@ -513,7 +503,7 @@ func escapedForms(s string) []string {
 	}
 	forms := []string{s, url.QueryEscape(s), url.PathEscape(s), xmlEscape(s),
 		base64.StdEncoding.EncodeToString([]byte(s)), base64.URLEncoding.EncodeToString([]byte(s))}
-	if b, err := marshalJSON(s); err == nil {
+	if b, err := jsonwrite.Marshal(s); err == nil {
 		forms = append(forms, string(b[1:len(b)-1]))
 	}
 	if formsCached.Add(1) <= maxCachedSecrets {

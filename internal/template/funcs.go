@@ -2,7 +2,9 @@ package template
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"github.com/hookpoint/hookpoint/internal/jsonwrite"
 	"io"
 	"net/url"
 	"os"
@@ -39,7 +41,7 @@ var FuncNames = []string{"env", "file", "json", "xml", "urlquery", "default", "l
 // pureFuncs are the functions that need no execution state.
 var pureFuncs = ttemplate.FuncMap{
 	"json": func(v any) (JSONText, error) {
-		b, err := marshalJSON(v)
+		b, err := jsonwrite.Marshal(v)
 		return JSONText(b), err
 	},
 	"xml":      func(v any) XMLText { return XMLText(xmlEscape(event.Stringify(v))) },
@@ -96,7 +98,11 @@ func boundFuncs(b *binding) ttemplate.FuncMap {
 		"file": func(path string) (string, error) {
 			raw, err := b.scope.readFile(path)
 			if err != nil {
-				return "", fmt.Errorf("file %q: %v", path, unwrapPathErr(err))
+				var pe *os.PathError
+				if errors.As(err, &pe) {
+					err = pe.Err
+				}
+				return "", fmt.Errorf("file %q: %v", path, err)
 			}
 			v := strings.TrimRight(string(raw), "\r\n")
 			b.scope.AddSecret(v)
@@ -104,13 +110,6 @@ func boundFuncs(b *binding) ttemplate.FuncMap {
 			return v, nil
 		},
 	}
-}
-
-func unwrapPathErr(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
-	}
-	return err
 }
 
 // Data builds the root a hook's templates see: .event, .run, .hook and .data.

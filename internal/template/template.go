@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -262,21 +263,12 @@ func (s *Scope) AddSecret(v string) {
 	}
 	s.secrets = append(s.secrets, v)
 	for _, f := range escapedForms(v) {
-		if f != "" && !containsString(s.forms, f) {
+		if f != "" && !slices.Contains(s.forms, f) {
 			s.forms = append(s.forms, f)
 		}
 	}
 	// Longest first, so that a secret containing another is masked whole.
 	sort.Slice(s.forms, func(i, j int) bool { return len(s.forms[i]) > len(s.forms[j]) })
-}
-
-func containsString(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // HasSecrets reports whether any secret was read.

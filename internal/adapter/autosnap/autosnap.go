@@ -3,6 +3,7 @@
 package autosnap
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/hookpoint/hookpoint/internal/adapter"
@@ -47,7 +48,7 @@ func Event(phase string, environ []string) (*event.Event, error) {
 	if phase == "" {
 		return nil, adapter.Usagef("autosnap: %sPHASE is not set; run hookpoint autosnap as cv4pve-autosnap's hook script (phases: %s)", Prefix, strings.Join(Phases, ", "))
 	}
-	if !contains(Phases, phase) {
+	if !slices.Contains(Phases, phase) {
 		return nil, adapter.Usagef("autosnap: unknown phase %q; phases: %s", phase, strings.Join(Phases, ", "))
 	}
 	for _, name := range []string{"VMID", "KEEP", "VMSTATE", "STATE"} {
@@ -98,13 +99,4 @@ func status(phase, state string) string {
 		return event.StatusSuccess
 	}
 	return event.StatusNone
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

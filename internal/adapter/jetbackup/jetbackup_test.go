@@ -62,8 +62,8 @@ func TestEveryTypeAndPosition(t *testing.T) {
 			},
 		},
 		{
-			name: "backup post",
-			args: []string{"backup", "post", jobID, "Daily Accounts", "1", "511", "5", dest1 + "," + dest2, started, ended, "100", logID},
+			name:   "backup post",
+			args:   []string{"backup", "post", jobID, "Daily Accounts", "1", "511", "5", dest1 + "," + dest2, started, ended, "100", logID},
 			status: event.StatusSuccess, subject: "Daily Accounts", job: "Daily Accounts",
 			env: map[string]string{
 				"JETBACKUP_JOB_ID": jobID, "JETBACKUP_JOB_NAME": "Daily Accounts", "JETBACKUP_JOB_TYPE": "1",

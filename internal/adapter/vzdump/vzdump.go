@@ -4,6 +4,7 @@
 package vzdump
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/hookpoint/hookpoint/internal/adapter"
@@ -77,7 +78,7 @@ func Event(args []string, env adapter.Env) (*event.Event, error) {
 			return nil, adapter.Usagef("vzdump: phase %s expects <mode> <vmid>, got %d argument(s)", p.Name, len(args)-1)
 		}
 		mode, vmid := args[1], args[2]
-		if !contains(Modes, mode) {
+		if !slices.Contains(Modes, mode) {
 			return nil, adapter.Usagef("vzdump: mode %q is not one of %s", mode, strings.Join(Modes, ", "))
 		}
 		if _, err := adapter.Uint("vzdump: vmid", vmid); err != nil {
@@ -101,13 +102,4 @@ func Event(args []string, env adapter.Env) (*event.Event, error) {
 	}
 	ev.Run = event.Run{ID: adapter.RunID(env, "vzdump", ev.ID), Job: "vzdump", Kind: "vzdump"}
 	return ev, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
