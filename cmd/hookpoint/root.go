@@ -64,7 +64,7 @@ func newRootCommand() *cobra.Command {
 	root.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
 	root.SuggestionsMinimumDistance = 2
 	root.AddCommand(newCheckCommand(g), newEmitCommand(g), newRenderCommand(g), newRunCommand(g),
-		newVzdumpCommand(g), newAutosnapCommand(g), newJetbackupCommand(g))
+		newVzdumpCommand(g), newAutosnapCommand(g), newJetbackupCommand(g), newListenCommand(g))
 	return root
 }
 

@@ -47,7 +47,7 @@ func run(parent context.Context, c *render.Command) Result {
 	out := &syncBuffer{b: boundedBuffer{max: MaxOutput}}
 	cmd.Stdout, cmd.Stderr = out, out
 	err := cmd.Run()
-	res := Result{Excerpt: out.excerpt(c.Mask)}
+	res := Result{Excerpt: out.excerpt(c.Mask), Output: out.output()}
 	if cmd.ProcessState != nil {
 		code := exitCode(cmd.ProcessState)
 		res.ExitCode = &code
@@ -102,6 +102,12 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
+}
+
+func (s *syncBuffer) output() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return string(s.b.buf)
 }
 
 func (s *syncBuffer) excerpt(mask func(string) string) string {

@@ -51,6 +51,10 @@ type Result struct {
 	Duration time.Duration
 	Error    string
 	Excerpt  string // the start of the response body or of the command's output
+	// Output is the command's whole output (stdout and stderr as they came), up to
+	// MaxOutput bytes; exec only, and not masked: for callers that hand it back to the
+	// one who asked for the run (hookpoint listen), never for logs.
+	Output string
 	// RetryAfter is the wait a 429 or 503 response asked for.
 	RetryAfter time.Duration
 	// Gone is set on 410 Gone: the receiver asks never to be called again.

@@ -1,0 +1,269 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	listener "github.com/hookpoint/hookpoint/internal/receiver"
+	"github.com/hookpoint/hookpoint/internal/version"
+)
+
+// listenOptions are webhook's flags (single or double dash, as Go's flag package reads
+// them, so existing command lines and unit files work unchanged) and hookpoint's own.
+type listenOptions struct {
+	Hooks           multiFlag
+	Headers         multiFlag
+	IP              string
+	Port            int
+	URLPrefix       string
+	Verbose         bool
+	Debug           bool
+	HotReload       bool
+	Template        bool
+	Secure          bool
+	Cert, Key       string
+	HTTPMethods     string
+	RequestID       bool
+	NoPanic         bool
+	LogFile         string
+	PIDFile         string
+	ShowVersion     bool
+	Timeout         time.Duration
+	MaxConcurrency  int
+	MaxQueue        int
+	MaxBody         int64
+	LogFormat       string
+	ShutdownTimeout time.Duration
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func (o *listenOptions) AddFlags(fs *flag.FlagSet) {
+	fs.Var(&o.Hooks, "hooks", "path to a hooks file, JSON or YAML (repeatable)")
+	fs.Var(&o.Headers, "header", "response header name=value for every response (repeatable)")
+	fs.StringVar(&o.IP, "ip", "0.0.0.0", "address to listen on")
+	fs.IntVar(&o.Port, "port", 9000, "port to listen on")
+	fs.StringVar(&o.URLPrefix, "urlprefix", "hooks", "URL prefix: hooks are served at /PREFIX/{id}")
+	fs.BoolVar(&o.Verbose, "verbose", false, "log every request")
+	fs.BoolVar(&o.Debug, "debug", false, "log at debug level")
+	fs.BoolVar(&o.HotReload, "hotreload", false, "reload the hooks files when they change (SIGHUP and SIGUSR1 always reload)")
+	fs.BoolVar(&o.Template, "template", false, "parse the hooks files as Go templates first, with getenv")
+	fs.BoolVar(&o.Secure, "secure", false, "serve HTTPS with -cert and -key")
+	fs.StringVar(&o.Cert, "cert", "cert.pem", "TLS certificate file")
+	fs.StringVar(&o.Key, "key", "key.pem", "TLS key file")
+	fs.StringVar(&o.HTTPMethods, "http-methods", "", "comma-separated methods allowed for hooks that name none")
+	fs.BoolVar(&o.RequestID, "x-request-id", false, "use the X-Request-Id header as the request id")
+	fs.BoolVar(&o.NoPanic, "nopanic", false, "start even when the hooks cannot be loaded")
+	fs.StringVar(&o.LogFile, "logfile", "", "write the log to this file instead of stderr")
+	fs.StringVar(&o.PIDFile, "pidfile", "", "write the process id to this file")
+	fs.BoolVar(&o.ShowVersion, "version", false, "print the version and exit")
+	fs.DurationVar(&o.Timeout, "timeout", listener.DefaultTimeout, "command timeout for hooks that set none; the process group is killed")
+	fs.IntVar(&o.MaxConcurrency, "max-concurrency", listener.DefaultMaxConcurrency, "commands running at once per hook, for hooks that set none")
+	fs.IntVar(&o.MaxQueue, "max-queue", listener.DefaultMaxQueue, "requests waiting per hook beyond that; more get 503")
+	fs.Int64Var(&o.MaxBody, "max-body", listener.DefaultMaxBody, "request body limit in bytes; larger bodies get 413")
+	fs.StringVar(&o.LogFormat, "log-format", "text", "log format: text or json")
+	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long running commands may finish before they are killed")
+}
+
+func newListenCommand(_ *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "listen -hooks FILE [flags]",
+		Short: "Serve hooks files in adnanh/webhook's format, with timeouts and limits",
+		Long: `A drop-in replacement for adnanh/webhook: the same hooks files (JSON or YAML), flags and
+responses, at /hooks/{id}; plus a command timeout that kills the process group, a
+concurrency limit and bounded queue per hook (503 when full), a body size limit, a
+standard-webhooks rule type, atomic hot reload and graceful shutdown. Flags take one dash
+or two.`,
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runListen(cmd.Context(), args, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+}
+
+func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o := &listenOptions{}
+	fs := flag.NewFlagSet("hookpoint listen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o.AddFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return &exitError{code: exitUsage}
+	}
+	if fs.NArg() > 0 {
+		return usageErr("listen: unexpected argument %q", fs.Arg(0))
+	}
+	if o.ShowVersion {
+		fmt.Fprintln(stdout, "hookpoint listen", version.Version)
+		return nil
+	}
+	log, closeLog, err := o.logger(stderr)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	headers, err := parseHeaderFlags(o.Headers)
+	if err != nil {
+		return err
+	}
+	load := func() ([]*listener.Hook, error) {
+		return listener.Load(o.Hooks, listener.LoadOptions{Template: o.Template})
+	}
+	hooks, err := load()
+	if err != nil {
+		if !o.NoPanic {
+			return &exitError{code: exitUsage, err: fmt.Errorf("listen: %w", err)}
+		}
+		log.Error("hooks not loaded; serving none until a reload succeeds", "error", err)
+	}
+	var methods []string
+	for _, m := range strings.Split(o.HTTPMethods, ",") {
+		if m = strings.TrimSpace(m); m != "" {
+			methods = append(methods, strings.ToUpper(m))
+		}
+	}
+	srv := listener.New(hooks, listener.Options{
+		URLPrefix: o.URLPrefix, HTTPMethods: methods, Headers: headers, RequestIDHeader: o.RequestID,
+		MaxBody: o.MaxBody, Timeout: o.Timeout, MaxConcurrency: o.MaxConcurrency, MaxQueue: o.MaxQueue, Logger: log,
+	})
+	if o.PIDFile != "" {
+		if err := os.WriteFile(o.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			return usageErr("listen: -pidfile: %v", err)
+		}
+		defer os.Remove(o.PIDFile)
+	}
+
+	addr := net.JoinHostPort(o.IP, strconv.Itoa(o.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return &exitError{code: 1, err: fmt.Errorf("listen: %w", err)}
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("serving hooks", "addr", ln.Addr().String(), "prefix", o.URLPrefix, "hooks", srv.Hooks(), "version", version.Version)
+
+	reload := func(why string) {
+		hooks, err := load()
+		if err != nil {
+			log.Error("reload failed; keeping the hooks already loaded", "reason", why, "error", err)
+			return
+		}
+		srv.Swap(hooks)
+		log.Info("hooks reloaded", "reason", why, "hooks", len(hooks))
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1)
+	defer signal.Stop(sigs)
+	serveErr := make(chan error, 1)
+	go func() {
+		if o.Secure {
+			serveErr <- hs.ServeTLS(ln, o.Cert, o.Key)
+		} else {
+			serveErr <- hs.Serve(ln)
+		}
+	}()
+	var tick <-chan time.Time
+	mtimes := modTimes(o.Hooks)
+	if o.HotReload {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case err := <-serveErr:
+			return &exitError{code: 1, err: fmt.Errorf("listen: %w", err)}
+		case <-tick:
+			if now := modTimes(o.Hooks); now != mtimes {
+				mtimes = now
+				reload("a hooks file changed")
+			}
+		case s := <-sigs:
+			if s == syscall.SIGHUP || s == syscall.SIGUSR1 {
+				reload("signal " + s.String())
+				continue
+			}
+			log.Info("shutting down", "signal", s.String(), "grace", o.ShutdownTimeout)
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.ShutdownTimeout)
+			_ = hs.Shutdown(sctx) // stop accepting, finish requests in flight
+			srv.Wait(sctx)        // let async commands finish, then kill the rest
+			cancel()
+			return nil
+		}
+	}
+}
+
+// modTimes is a fingerprint of the hooks files' modification times and sizes.
+func modTimes(paths []string) string {
+	var b strings.Builder
+	for _, p := range paths {
+		if st, err := os.Stat(p); err == nil {
+			fmt.Fprintf(&b, "%s:%d:%d;", p, st.ModTime().UnixNano(), st.Size())
+		}
+	}
+	return b.String()
+}
+
+func parseHeaderFlags(flags []string) ([]listener.Header, error) {
+	var out []listener.Header
+	for _, f := range flags {
+		name, value, ok := strings.Cut(f, "=")
+		if !ok || strings.TrimSpace(name) == "" {
+			return nil, usageErr("listen: -header %q: write name=value", f)
+		}
+		out = append(out, listener.Header{Name: strings.TrimSpace(name), Value: value})
+	}
+	return out, nil
+}
+
+func (o *listenOptions) logger(stderr io.Writer) (*slog.Logger, func(), error) {
+	w, closeFn := stderr, func() {}
+	if o.LogFile != "" {
+		f, err := os.OpenFile(o.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+		if err != nil {
+			return nil, nil, usageErr("listen: -logfile: %v", err)
+		}
+		w, closeFn = f, func() { f.Close() }
+	}
+	level := slog.LevelWarn
+	switch {
+	case o.Debug:
+		level = slog.LevelDebug
+	case o.Verbose:
+		level = slog.LevelInfo
+	}
+	ho := &slog.HandlerOptions{Level: level}
+	switch o.LogFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, ho)), closeFn, nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, ho)), closeFn, nil
+	}
+	closeFn()
+	return nil, nil, usageErr("listen: -log-format %q: use text or json", o.LogFormat)
+}

@@ -1,0 +1,150 @@
+package receiver
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Request is what rules and arguments read from an incoming request.
+type Request struct {
+	Method     string
+	RemoteAddr string
+	Headers    map[string]any // canonical name -> first value
+	Query      map[string]any // name -> first value
+	Payload    any            // parsed JSON or form body, or nil
+	Body       []byte
+	header     http.Header
+}
+
+// newRequest reads what rules need from r; body has already been read (bounded).
+func newRequest(r *http.Request, body []byte, contentType string) *Request {
+	req := &Request{Method: r.Method, RemoteAddr: r.RemoteAddr, Body: body, header: r.Header,
+		Headers: map[string]any{}, Query: map[string]any{}}
+	for k, v := range r.Header {
+		if len(v) > 0 {
+			req.Headers[k] = v[0]
+		}
+	}
+	for k, v := range r.URL.Query() {
+		if len(v) > 0 {
+			req.Query[k] = v[0]
+		}
+	}
+	if contentType == "" {
+		contentType = r.Header.Get("Content-Type")
+	}
+	mt, _, _ := mime.ParseMediaType(contentType)
+	switch {
+	case strings.HasSuffix(mt, "json"):
+		var p any
+		if json.Unmarshal(body, &p) == nil {
+			req.Payload = p
+		}
+	case mt == "application/x-www-form-urlencoded":
+		if vals, err := url.ParseQuery(string(body)); err == nil {
+			m := map[string]any{}
+			for k, v := range vals {
+				if len(v) == 1 {
+					m[k] = v[0]
+				} else {
+					m[k] = v
+				}
+			}
+			req.Payload = m
+		}
+	}
+	return req
+}
+
+// errNoParameter is a missing argument: the rule using it does not match.
+var errNoParameter = errors.New("parameter not found")
+
+// Get returns the value an argument names, as text.
+func (req *Request) Get(a Argument) (string, error) {
+	switch a.Source {
+	case SourceHeader:
+		if v := req.header.Values(a.Name); len(v) > 0 {
+			return v[0], nil
+		}
+	case SourceQuery, SourceQueryAlias:
+		if v, ok := req.Query[a.Name]; ok {
+			return fmt.Sprint(v), nil
+		}
+	case SourcePayload:
+		if v, ok := lookupPath(req.Payload, a.Name); ok {
+			return text(v)
+		}
+	case SourceRequest:
+		switch strings.ToLower(a.Name) {
+		case "method":
+			return req.Method, nil
+		case "remote-addr":
+			return req.RemoteAddr, nil
+		}
+	case SourceString:
+		return a.Name, nil
+	case SourceEntirePayload:
+		return jsonText(req.Payload)
+	case SourceEntireHeaders:
+		return jsonText(req.Headers)
+	case SourceEntireQuery:
+		return jsonText(req.Query)
+	case SourceRawBody:
+		return string(req.Body), nil
+	}
+	return "", fmt.Errorf("%w: %s %q", errNoParameter, a.Source, a.Name)
+}
+
+// text renders a payload value the way webhook passes it: strings as they are, other
+// values as JSON.
+func text(v any) (string, error) {
+	if s, ok := v.(string); ok {
+		return s, nil
+	}
+	return jsonText(v)
+}
+
+func jsonText(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+// lookupPath follows a dot path through maps and lists (numbers index lists). A key
+// that itself holds dots is found when it matches the rest of the path whole.
+func lookupPath(v any, path string) (any, bool) {
+	if path == "" {
+		return v, v != nil
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		if e, ok := x[path]; ok {
+			return e, true
+		}
+		head, rest, more := strings.Cut(path, ".")
+		e, ok := x[head]
+		if !ok {
+			return nil, false
+		}
+		if !more {
+			return e, true
+		}
+		return lookupPath(e, rest)
+	case []any:
+		head, rest, more := strings.Cut(path, ".")
+		i, err := strconv.Atoi(head)
+		if err != nil || i < 0 || i >= len(x) {
+			return nil, false
+		}
+		if !more {
+			return x[i], true
+		}
+		return lookupPath(x[i], rest)
+	}
+	return nil, false
+}

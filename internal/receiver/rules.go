@@ -1,0 +1,179 @@
+package receiver
+
+import (
+	"crypto/hmac"
+	"crypto/sha1" //nolint:gosec // webhook's payload-hmac-sha1 is part of the format
+	"crypto/sha256"
+	"crypto/sha512"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/hookpoint/hookpoint/internal/config"
+	"github.com/hookpoint/hookpoint/internal/sign"
+)
+
+// ErrSignature is a signature that does not verify.
+var ErrSignature = errors.New("signature does not match")
+
+// Evaluate reports whether the rules accept req. Errors are signature failures (which
+// count as a mismatch with trigger-signature-soft-failures) and other evaluation
+// failures.
+func (r *Rules) Evaluate(req *Request, now time.Time) (bool, error) {
+	switch {
+	case r.And != nil:
+		for i := range r.And {
+			ok, err := r.And[i].Evaluate(req, now)
+			if err != nil || !ok {
+				return false, err
+			}
+		}
+		return true, nil
+	case r.Or != nil:
+		var firstErr error
+		for i := range r.Or {
+			ok, err := r.Or[i].Evaluate(req, now)
+			if ok {
+				return true, nil
+			}
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+		}
+		return false, firstErr
+	case r.Not != nil:
+		ok, err := r.Not.Evaluate(req, now)
+		if err != nil {
+			return false, err
+		}
+		return !ok, nil
+	case r.Match != nil:
+		return r.Match.evaluate(req, now)
+	}
+	return false, nil
+}
+
+func (m *MatchRule) evaluate(req *Request, now time.Time) (bool, error) {
+	switch m.Type {
+	case MatchIPWhitelist:
+		return ipAllowed(req.RemoteAddr, m.IPRange)
+	case MatchStandardWebhooks:
+		keys, err := standardKeys(m.Secret)
+		if err != nil {
+			return false, err
+		}
+		tol := time.Duration(m.Tolerance)
+		if tol <= 0 {
+			tol = 5 * time.Minute
+		}
+		h := req.header
+		if err := sign.Verify(keys, h.Get(sign.HeaderID), h.Get(sign.HeaderTimestamp), h.Get(sign.HeaderSignature), req.Body, now, tol); err != nil {
+			return false, fmt.Errorf("%w: %v", ErrSignature, err)
+		}
+		return true, nil
+	}
+	arg, err := req.Get(m.Parameter)
+	if err != nil {
+		return false, nil // a missing parameter does not match
+	}
+	switch m.Type {
+	case MatchValue:
+		return subtle.ConstantTimeCompare([]byte(arg), []byte(m.Value)) == 1, nil
+	case MatchRegex:
+		return m.re.MatchString(arg), nil
+	case MatchHMACSHA1, MatchHashSHA1:
+		return checkHMAC(sha1.New, "sha1=", m.Secret, arg, req.Body)
+	case MatchHMACSHA256, MatchHashSHA256:
+		return checkHMAC(sha256.New, "sha256=", m.Secret, arg, req.Body)
+	case MatchHMACSHA512, MatchHashSHA512:
+		return checkHMAC(sha512.New, "sha512=", m.Secret, arg, req.Body)
+	}
+	return false, fmt.Errorf("match type %q is not supported", m.Type)
+}
+
+// checkHMAC verifies a hex HMAC of body; the header may hold several comma-separated
+// signatures, each optionally prefixed like "sha256=".
+func checkHMAC(h func() hash.Hash, prefix, secret, header string, body []byte) (bool, error) {
+	if secret == "" {
+		return false, errors.New("signature rule without a secret")
+	}
+	mac := hmac.New(h, []byte(secret))
+	mac.Write(body)
+	want := mac.Sum(nil)
+	for _, sig := range strings.Split(header, ",") {
+		sig = strings.TrimPrefix(strings.TrimSpace(sig), prefix)
+		got, err := hex.DecodeString(sig)
+		if err == nil && hmac.Equal(got, want) {
+			return true, nil
+		}
+	}
+	return false, ErrSignature
+}
+
+// standardKeys decodes one or more space-separated whsec_ secrets.
+func standardKeys(secrets string) ([][]byte, error) {
+	var keys [][]byte
+	for _, s := range strings.Fields(secrets) {
+		k, err := config.DecodeSigningSecret(s)
+		if err != nil {
+			return nil, fmt.Errorf("standard-webhooks secret: %w", err)
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("standard-webhooks needs a secret (whsec_...)")
+	}
+	return keys, nil
+}
+
+func parseIPRanges(spec string) ([]*net.IPNet, error) {
+	var nets []*net.IPNet
+	for _, f := range strings.Fields(spec) {
+		if !strings.Contains(f, "/") {
+			ip := net.ParseIP(f)
+			if ip == nil {
+				return nil, fmt.Errorf("ip-range: %q is not an address or CIDR", f)
+			}
+			bits := 128
+			if ip.To4() != nil {
+				bits = 32
+			}
+			f = fmt.Sprintf("%s/%d", f, bits)
+		}
+		_, n, err := net.ParseCIDR(f)
+		if err != nil {
+			return nil, fmt.Errorf("ip-range: %w", err)
+		}
+		nets = append(nets, n)
+	}
+	if len(nets) == 0 {
+		return nil, errors.New("ip-whitelist needs an ip-range")
+	}
+	return nets, nil
+}
+
+func ipAllowed(remoteAddr, spec string) (bool, error) {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	if ip == nil {
+		return false, nil
+	}
+	nets, err := parseIPRanges(spec)
+	if err != nil {
+		return false, err
+	}
+	for _, n := range nets {
+		if n.Contains(ip) {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -1,0 +1,437 @@
+package receiver
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hookpoint/hookpoint/internal/deliver"
+	"github.com/hookpoint/hookpoint/internal/event"
+	"github.com/hookpoint/hookpoint/internal/render"
+)
+
+// Options configure a Server.
+type Options struct {
+	URLPrefix       string        // "hooks": hooks are served at /hooks/{id}
+	HTTPMethods     []string      // methods allowed for hooks that name none; all when empty
+	Headers         []Header      // set on every response
+	RequestIDHeader bool          // take the request id from X-Request-Id
+	MaxBody         int64         // request body limit in bytes
+	Timeout         time.Duration // command timeout for hooks that set none
+	MaxConcurrency  int           // commands running at once per hook, for hooks that set none
+	MaxQueue        int           // requests waiting for a slot per hook, for hooks that set none
+	Logger          *slog.Logger
+	Now             func() time.Time
+}
+
+// Defaults.
+const (
+	DefaultMaxBody        = 10 << 20
+	DefaultTimeout        = 5 * time.Minute
+	DefaultMaxConcurrency = 8
+	DefaultMaxQueue       = 64
+)
+
+// Messages webhook answers with, kept word for word.
+const (
+	msgNotFound      = "Hook not found."
+	msgRulesNotMet   = "Hook rules were not satisfied."
+	msgRuleError     = "Error occurred while evaluating hook rules."
+	msgCommandFailed = "Error occurred while executing the hook's command. Please check your logs for more details."
+)
+
+// Server serves hooks. The hook set is swapped whole on reload.
+type Server struct {
+	opts  Options
+	set   atomic.Pointer[hookSet]
+	runs  sync.WaitGroup     // commands started for async hooks
+	ctx   context.Context    // cancelled when shutdown gives up waiting
+	stop  context.CancelFunc // ends every running command
+	limMu sync.Mutex
+	lims  map[string]*limiter // by hook id, kept across reloads
+}
+
+type hookSet struct {
+	byID map[string]*Hook
+}
+
+// New returns a server for hooks.
+func New(hooks []*Hook, o Options) *Server {
+	if o.MaxBody <= 0 {
+		o.MaxBody = DefaultMaxBody
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MaxConcurrency <= 0 {
+		o.MaxConcurrency = DefaultMaxConcurrency
+	}
+	if o.MaxQueue < 0 {
+		o.MaxQueue = 0
+	} else if o.MaxQueue == 0 {
+		o.MaxQueue = DefaultMaxQueue
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{opts: o, ctx: ctx, stop: cancel, lims: map[string]*limiter{}}
+	s.Swap(hooks)
+	return s
+}
+
+// Swap replaces the hook set at once: a request sees the old set or the new one.
+func (s *Server) Swap(hooks []*Hook) {
+	set := &hookSet{byID: make(map[string]*Hook, len(hooks))}
+	for _, h := range hooks {
+		set.byID[h.ID] = h
+	}
+	s.set.Store(set)
+}
+
+// Hooks returns how many hooks are loaded.
+func (s *Server) Hooks() int { return len(s.set.Load().byID) }
+
+// Wait waits for async commands until ctx is done, then kills those still running.
+func (s *Server) Wait(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { s.runs.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.stop()
+		<-done
+	}
+}
+
+// limiter bounds the commands of one hook: n run at once, q more may wait.
+type limiter struct {
+	slots   chan struct{}
+	waiting atomic.Int64
+	queue   int64
+}
+
+func (s *Server) limiter(h *Hook) *limiter {
+	n, q := h.MaxConcurrency, h.MaxQueue
+	if n <= 0 {
+		n = s.opts.MaxConcurrency
+	}
+	if q <= 0 {
+		q = s.opts.MaxQueue
+	}
+	s.limMu.Lock()
+	defer s.limMu.Unlock()
+	l := s.lims[h.ID]
+	if l == nil || cap(l.slots) != n || l.queue != int64(q) {
+		l = &limiter{slots: make(chan struct{}, n), queue: int64(q)}
+		s.lims[h.ID] = l
+	}
+	return l
+}
+
+// admit reserves a place: a running slot now, or a place in the queue. It returns false
+// when both are full.
+func (l *limiter) admit() bool {
+	select {
+	case l.slots <- struct{}{}:
+		return true
+	default:
+	}
+	if l.waiting.Add(1) > l.queue {
+		l.waiting.Add(-1)
+		return false
+	}
+	// Admitted to the queue: wait for a slot (Run takes it over).
+	l.slots <- struct{}{}
+	l.waiting.Add(-1)
+	return true
+}
+
+func (l *limiter) release() { <-l.slots }
+
+// tryQueue is admit for async hooks: it reports at once whether there is room, and the
+// returned func waits for the slot.
+func (l *limiter) tryQueue() (wait func(), ok bool) {
+	select {
+	case l.slots <- struct{}{}:
+		return func() {}, true
+	default:
+	}
+	if l.waiting.Add(1) > l.queue {
+		l.waiting.Add(-1)
+		return nil, false
+	}
+	return func() { l.slots <- struct{}{}; l.waiting.Add(-1) }, true
+}
+
+// ServeHTTP answers /{prefix}/{id} as webhook does.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	for _, h := range s.opts.Headers {
+		w.Header().Set(h.Name, h.Value)
+	}
+	rid := ""
+	if s.opts.RequestIDHeader {
+		rid = r.Header.Get("X-Request-Id")
+		if len(rid) > 64 {
+			rid = rid[:64]
+		}
+	}
+	if rid == "" {
+		rid = event.NewID("req")
+	}
+	log := s.opts.Logger.With("request_id", rid)
+
+	id, ok := s.hookID(r.URL.Path)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	h := s.set.Load().byID[id]
+	if h == nil {
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, msgNotFound)
+		log.Info("hook not found", "hook", id)
+		return
+	}
+	if !s.methodAllowed(h, r.Method) {
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		log.Info("method not allowed", "hook", id, "method", r.Method)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			http.Error(w, fmt.Sprintf("request body larger than %d bytes", s.opts.MaxBody), http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "cannot read the request body", http.StatusBadRequest)
+		return
+	}
+	req := newRequest(r, body, h.IncomingPayloadContentType)
+	parseJSONParameters(req, h.ParseParametersAsJSON)
+
+	matched := true
+	if h.TriggerRule != nil {
+		matched, err = h.TriggerRule.Evaluate(req, s.opts.Now())
+		if err != nil {
+			if !(errors.Is(err, ErrSignature) && h.SignatureSoftFailures) {
+				log.Warn("rule evaluation failed", "hook", id, "error", err)
+				w.WriteHeader(http.StatusInternalServerError)
+				fmt.Fprint(w, msgRuleError)
+				return
+			}
+			matched = false
+		}
+	}
+	if !matched {
+		code := http.StatusOK
+		if h.MismatchCode != 0 {
+			code = h.MismatchCode
+		}
+		w.WriteHeader(code)
+		fmt.Fprint(w, msgRulesNotMet)
+		log.Info("rules not satisfied", "hook", id)
+		return
+	}
+	for _, rh := range h.ResponseHeaders {
+		w.Header().Set(rh.Name, rh.Value)
+	}
+	lim := s.limiter(h)
+	if h.CaptureOutput {
+		if !lim.admit() {
+			http.Error(w, "too many requests for this hook", http.StatusServiceUnavailable)
+			log.Warn("hook queue full", "hook", id)
+			return
+		}
+		out, err := s.run(r.Context(), h, req, log)
+		lim.release()
+		if err != nil {
+			w.WriteHeader(http.StatusInternalServerError)
+			if h.CaptureOutputOnError {
+				fmt.Fprint(w, out)
+			} else {
+				fmt.Fprint(w, msgCommandFailed)
+			}
+			return
+		}
+		if h.SuccessCode != 0 {
+			w.WriteHeader(h.SuccessCode)
+		}
+		fmt.Fprint(w, out)
+		return
+	}
+	wait, ok := lim.tryQueue()
+	if !ok {
+		http.Error(w, "too many requests for this hook", http.StatusServiceUnavailable)
+		log.Warn("hook queue full", "hook", id)
+		return
+	}
+	s.runs.Add(1)
+	go func() {
+		defer s.runs.Done()
+		wait()
+		defer lim.release()
+		_, _ = s.run(s.ctx, h, req, log)
+	}()
+	if h.SuccessCode != 0 {
+		w.WriteHeader(h.SuccessCode)
+	}
+	fmt.Fprint(w, h.ResponseMessage)
+}
+
+func (s *Server) hookID(path string) (string, bool) {
+	prefix := "/"
+	if p := strings.Trim(s.opts.URLPrefix, "/"); p != "" {
+		prefix = "/" + p + "/"
+	}
+	id, ok := strings.CutPrefix(path, prefix)
+	if !ok || id == "" || strings.Contains(id, "/") {
+		return "", false
+	}
+	return id, true
+}
+
+func (s *Server) methodAllowed(h *Hook, method string) bool {
+	allowed := h.HTTPMethods
+	if len(allowed) == 0 {
+		allowed = s.opts.HTTPMethods
+	}
+	if len(allowed) == 0 {
+		return true
+	}
+	for _, m := range allowed {
+		if strings.EqualFold(strings.TrimSpace(m), method) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseJSONParameters replaces string values named by parse-parameters-as-json with the
+// JSON they hold.
+func parseJSONParameters(req *Request, args []Argument) {
+	for _, a := range args {
+		v, err := req.Get(a)
+		if err != nil {
+			continue
+		}
+		var parsed any
+		if json.Unmarshal([]byte(v), &parsed) != nil {
+			continue
+		}
+		switch a.Source {
+		case SourceHeader:
+			req.Headers[a.Name] = parsed
+		case SourceQuery, SourceQueryAlias:
+			req.Query[a.Name] = parsed
+		case SourcePayload:
+			if m, ok := req.Payload.(map[string]any); ok {
+				m[a.Name] = parsed
+			}
+		}
+	}
+}
+
+// run runs the hook's command: argv from pass-arguments-to-command, environment from
+// pass-environment-to-command, temporary files from pass-file-to-command (removed after),
+// in its own process group, killed at the timeout. It returns the combined output.
+func (s *Server) run(ctx context.Context, h *Hook, req *Request, log *slog.Logger) (string, error) {
+	path, err := exec.LookPath(h.ExecuteCommand)
+	if err != nil {
+		log.Error("command not found", "hook", h.ID, "command", h.ExecuteCommand, "error", err)
+		return "", err
+	}
+	argv := []string{path}
+	for _, a := range h.PassArguments {
+		v, err := req.Get(a)
+		if err != nil {
+			log.Info("argument not found, passing an empty one", "hook", h.ID, "source", a.Source, "name", a.Name)
+		}
+		argv = append(argv, v)
+	}
+	var env []string
+	for _, a := range h.PassEnvironment {
+		v, err := req.Get(a)
+		if err != nil {
+			log.Info("environment value not found", "hook", h.ID, "source", a.Source, "name", a.Name)
+			continue
+		}
+		env = append(env, envName(a)+"="+v)
+	}
+	var files []string
+	defer func() {
+		for _, f := range files {
+			_ = os.Remove(f)
+		}
+	}()
+	for _, a := range h.PassFiles {
+		v, err := req.Get(a)
+		if err != nil {
+			log.Info("file value not found", "hook", h.ID, "source", a.Source, "name", a.Name)
+			continue
+		}
+		data := []byte(v)
+		if a.Base64Decode {
+			if data, err = base64.StdEncoding.DecodeString(v); err != nil {
+				log.Warn("base64 decoding failed", "hook", h.ID, "name", a.Name, "error", err)
+				continue
+			}
+		}
+		f, err := os.CreateTemp(h.CommandWorkingDirectory, envName(a))
+		if err != nil {
+			log.Error("cannot create a file for the command", "hook", h.ID, "error", err)
+			return "", err
+		}
+		files = append(files, f.Name())
+		_, werr := f.Write(data)
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return "", werr
+		}
+		abs, _ := filepath.Abs(f.Name())
+		env = append(env, envName(a)+"="+abs)
+	}
+	timeout := time.Duration(h.Timeout)
+	if timeout <= 0 {
+		timeout = s.opts.Timeout
+	}
+	cmd := &render.Command{Argv: argv, Env: append(os.Environ(), env...), Dir: h.CommandWorkingDirectory, Timeout: timeout}
+	start := time.Now()
+	res := deliver.Run(ctx, cmd)
+	attrs := []any{"hook", h.ID, "outcome", res.Outcome, "duration_ms", float64(time.Since(start).Microseconds()) / 1000}
+	if res.ExitCode != nil {
+		attrs = append(attrs, "exit_code", *res.ExitCode)
+	}
+	if res.OK() {
+		log.Info("command finished", attrs...)
+		return res.Output, nil
+	}
+	log.Warn("command failed", append(attrs, "error", res.Error)...)
+	return res.Output, errors.New(res.Error)
+}
+
+// envName is the variable an argument is passed in: its envname, or HOOK_ and its name.
+func envName(a Argument) string {
+	if a.EnvName != "" {
+		return a.EnvName
+	}
+	return "HOOK_" + a.Name
+}
