@@ -26,7 +26,7 @@ type Phase struct {
 var Phases = []Phase{
 	{Name: "job-init", Gate: true},
 	{Name: "job-start", Gate: true},
-	{Name: "job-end", Status: event.StatusSuccess},
+	{Name: "job-end"}, // also after failed guests: vzdump says nothing of how it went
 	{Name: "job-abort", Status: event.StatusFail},
 	{Name: "backup-start", Guest: true, Gate: true},
 	{Name: "backup-end", Guest: true, Status: event.StatusSuccess},

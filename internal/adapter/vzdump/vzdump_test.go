@@ -39,7 +39,7 @@ func TestPhases(t *testing.T) {
 	}{
 		{"job-init", false, true, ""},
 		{"job-start", false, true, ""},
-		{"job-end", false, false, event.StatusSuccess},
+		{"job-end", false, false, event.StatusNone},
 		{"job-abort", false, false, event.StatusFail},
 		{"backup-start", true, true, ""},
 		{"backup-end", true, false, event.StatusSuccess},
