@@ -1,11 +1,13 @@
 package receiver
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -42,24 +44,34 @@ func newRequest(r *http.Request, body []byte, contentType string) *Request {
 	mt, _, _ := mime.ParseMediaType(contentType)
 	switch {
 	case strings.HasSuffix(mt, "json"):
-		var p any
-		if json.Unmarshal(body, &p) == nil {
+		if p, err := decodeJSON(body); err == nil {
+			if list, ok := p.([]any); ok {
+				p = map[string]any{"root": list} // webhook serves a top-level array as "root"
+			}
 			req.Payload = p
 		}
 	case mt == "application/x-www-form-urlencoded":
 		if vals, err := url.ParseQuery(string(body)); err == nil {
 			m := map[string]any{}
 			for k, v := range vals {
-				if len(v) == 1 {
-					m[k] = v[0]
-				} else {
-					m[k] = v
-				}
+				m[k] = v[0] // the first value, as webhook does
 			}
 			req.Payload = m
 		}
 	}
 	return req
+}
+
+// decodeJSON decodes one JSON value keeping numbers as written (json.Number), as webhook
+// does: 12345678901234567890 and 1.0 are passed on unchanged, not rounded to a float64.
+func decodeJSON(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // errNoParameter is a missing argument: the rule using it does not match.
@@ -69,12 +81,12 @@ var errNoParameter = errors.New("parameter not found")
 func (req *Request) Get(a Argument) (string, error) {
 	switch a.Source {
 	case SourceHeader:
-		if v := req.header.Values(a.Name); len(v) > 0 {
-			return v[0], nil
+		if v, ok := lookupPath(req.Headers, textproto.CanonicalMIMEHeaderKey(a.Name)); ok {
+			return text(v)
 		}
 	case SourceQuery, SourceQueryAlias:
-		if v, ok := req.Query[a.Name]; ok {
-			return fmt.Sprint(v), nil
+		if v, ok := lookupPath(req.Query, a.Name); ok {
+			return text(v)
 		}
 	case SourcePayload:
 		if v, ok := lookupPath(req.Payload, a.Name); ok {

@@ -3,12 +3,12 @@ package receiver
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/textproto"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,7 +56,7 @@ const (
 type Server struct {
 	opts  Options
 	set   atomic.Pointer[hookSet]
-	runs  sync.WaitGroup     // commands started for async hooks
+	runs  runCount           // commands running (sync and async) or queued (async)
 	ctx   context.Context    // cancelled when shutdown gives up waiting
 	stop  context.CancelFunc // ends every running command
 	limMu sync.Mutex
@@ -107,16 +107,52 @@ func (s *Server) Swap(hooks []*Hook) {
 // Hooks returns how many hooks are loaded.
 func (s *Server) Hooks() int { return len(s.set.Load().byID) }
 
-// Wait waits for async commands until ctx is done, then kills those still running.
+// Wait waits for running commands until ctx is done, then kills those still running.
 func (s *Server) Wait(ctx context.Context) {
-	done := make(chan struct{})
-	go func() { s.runs.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-s.runs.idle():
 	case <-ctx.Done():
 		s.stop()
-		<-done
+		<-s.runs.idle()
 	}
+}
+
+// runCount counts commands. Unlike a sync.WaitGroup it may be incremented from zero
+// while someone waits (a request still in flight when shutdown gives up on it).
+type runCount struct {
+	mu   sync.Mutex
+	n    int
+	zero chan struct{} // closed when n drops to 0; nil while nobody waits
+}
+
+func (c *runCount) add() {
+	c.mu.Lock()
+	c.n++
+	c.mu.Unlock()
+}
+
+func (c *runCount) done() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n--; c.n == 0 && c.zero != nil {
+		close(c.zero)
+		c.zero = nil
+	}
+}
+
+// idle returns a channel closed once no command runs.
+func (c *runCount) idle() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 {
+		ch := make(chan struct{})
+		close(ch)
+		return ch
+	}
+	if c.zero == nil {
+		c.zero = make(chan struct{})
+	}
+	return c.zero
 }
 
 // limiter bounds the commands of one hook: n run at once, q more may wait.
@@ -259,7 +295,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			log.Warn("hook queue full", "hook", id)
 			return
 		}
-		out, err := s.run(r.Context(), h, req, log)
+		// Counted with the async runs and ended with them when shutdown gives up
+		// waiting, so that no command outlives the process.
+		s.runs.add()
+		ctx, cancel := context.WithCancel(r.Context())
+		stopOnShutdown := context.AfterFunc(s.ctx, cancel)
+		if s.ctx.Err() != nil {
+			cancel() // now, not in AfterFunc's goroutine: nothing starts after shutdown
+		}
+		out, err := s.run(ctx, h, req, log)
+		stopOnShutdown()
+		cancel()
+		s.runs.done()
 		lim.release()
 		if err != nil {
 			w.WriteHeader(http.StatusInternalServerError)
@@ -282,9 +329,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		log.Warn("hook queue full", "hook", id)
 		return
 	}
-	s.runs.Add(1)
+	s.runs.add()
 	go func() {
-		defer s.runs.Done()
+		defer s.runs.done()
 		wait()
 		defer lim.release()
 		_, _ = s.run(s.ctx, h, req, log)
@@ -331,13 +378,13 @@ func parseJSONParameters(req *Request, args []Argument) {
 		if err != nil {
 			continue
 		}
-		var parsed any
-		if json.Unmarshal([]byte(v), &parsed) != nil {
+		parsed, err := decodeJSON([]byte(v))
+		if err != nil {
 			continue
 		}
 		switch a.Source {
 		case SourceHeader:
-			req.Headers[a.Name] = parsed
+			req.Headers[textproto.CanonicalMIMEHeaderKey(a.Name)] = parsed
 		case SourceQuery, SourceQueryAlias:
 			req.Query[a.Name] = parsed
 		case SourcePayload:
@@ -393,7 +440,11 @@ func (s *Server) run(ctx context.Context, h *Hook, req *Request, log *slog.Logge
 				continue
 			}
 		}
-		f, err := os.CreateTemp(h.CommandWorkingDirectory, envName(a))
+		name := a.EnvName
+		if name == "" {
+			name = "HOOK_" + strings.ToUpper(a.Name) // webhook upper-cases the name of files only
+		}
+		f, err := os.CreateTemp(h.CommandWorkingDirectory, name)
 		if err != nil {
 			log.Error("cannot create a file for the command", "hook", h.ID, "error", err)
 			return "", err
@@ -407,7 +458,7 @@ func (s *Server) run(ctx context.Context, h *Hook, req *Request, log *slog.Logge
 			return "", werr
 		}
 		abs, _ := filepath.Abs(f.Name())
-		env = append(env, envName(a)+"="+abs)
+		env = append(env, name+"="+abs)
 	}
 	timeout := time.Duration(h.Timeout)
 	if timeout <= 0 {
