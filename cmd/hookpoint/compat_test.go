@@ -119,8 +119,8 @@ type compatInvocation struct {
 //
 //	HOOKPOINT_COMPAT_WEBHOOK=1 go test ./cmd/hookpoint -run TestCompatWebhook -update-compat
 //
-// CI does not install webhook yet, so the test skips unless HOOKPOINT_COMPAT_WEBHOOK=1
-// is set (-update-compat implies it). When it is set and webhook is not on PATH the
+// It skips unless HOOKPOINT_COMPAT_WEBHOOK=1 is set (-update-compat implies it); .ci/run
+// installs Debian's webhook and sets it. When it is set and webhook is not on PATH the
 // test skips, or fails under HOOKPOINT_TEST_STRICT=1.
 func TestCompatWebhook(t *testing.T) {
 	if os.Getenv("HOOKPOINT_COMPAT_WEBHOOK") != "1" && !*updateCompat {
@@ -157,6 +157,13 @@ func TestCompatWebhook(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("recorded %d cases into %s", len(cases), filepath.Join(compatDir, "cases.json"))
+}
+
+// TestCompatListen runs the whole corpus, recorded from adnanh/webhook, against
+// `hookpoint listen`: the same hooks files, flags and requests must give the same
+// responses and command invocations.
+func TestCompatListen(t *testing.T) {
+	runCompat(t, compatStartBinary(hookpointBin, "listen"))
 }
 
 // TestCompatCommand runs the corpus against the server command line in

@@ -229,8 +229,8 @@ func (h *Hook) validate() error {
 	if h.ID == "" {
 		return errors.New("id is required")
 	}
-	if strings.ContainsAny(h.ID, "/?#") {
-		return errors.New("id cannot contain '/', '?' or '#'")
+	if strings.ContainsAny(h.ID, "?#") {
+		return errors.New("id cannot contain '?' or '#'")
 	}
 	if h.MaxConcurrency < 0 || h.MaxQueue < 0 || h.Timeout < 0 {
 		return errors.New("timeout, max-concurrency and max-queue cannot be negative")

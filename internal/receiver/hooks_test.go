@@ -126,7 +126,7 @@ func TestParseErrors(t *testing.T) {
 		{"missing id", "- execute-command: /bin/true\n", []string{"hook 1: id is required"}},
 		{"missing id second", "- id: a\n- response-message: x\n", []string{"hook 2: id is required"}},
 		{"empty entry", "- id: a\n-\n", []string{"hook 2: empty"}},
-		{"slash in id", "- id: a/b\n", []string{`hook "a/b"`, "cannot contain"}},
+		{"query mark in id", "- id: a?b\n", []string{`hook "a?b"`, "cannot contain"}},
 		{"duplicate id", "- id: a\n- id: b\n- id: a\n", []string{`hook "a": duplicate id`}},
 		{"negative limit", "- id: a\n  max-queue: -1\n", []string{`hook "a"`, "cannot be negative"}},
 		{"bad regex", "- id: re\n  trigger-rule: {match: {type: regex, regex: '(', parameter: {source: url, name: a}}}\n",

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -21,7 +23,10 @@ type Request struct {
 	Query      map[string]any // name -> first value
 	Payload    any            // parsed JSON or form body, or nil
 	Body       []byte
-	header     http.Header
+	// SoftSignatureFailures makes a wrong signature a mismatch rather than an error
+	// (trigger-signature-soft-failures).
+	SoftSignatureFailures bool
+	header                http.Header
 }
 
 // newRequest reads what rules need from r; body has already been read (bounded).
@@ -41,9 +46,9 @@ func newRequest(r *http.Request, body []byte, contentType string) *Request {
 	if contentType == "" {
 		contentType = r.Header.Get("Content-Type")
 	}
-	mt, _, _ := mime.ParseMediaType(contentType)
+	mt, params, _ := mime.ParseMediaType(contentType)
 	switch {
-	case strings.HasSuffix(mt, "json"):
+	case strings.Contains(mt, "json"):
 		if p, err := decodeJSON(body); err == nil {
 			if list, ok := p.([]any); ok {
 				p = map[string]any{"root": list} // webhook serves a top-level array as "root"
@@ -58,8 +63,39 @@ func newRequest(r *http.Request, body []byte, contentType string) *Request {
 			}
 			req.Payload = m
 		}
+	case mt == "multipart/form-data":
+		req.Payload = multipartValues(body, params["boundary"])
 	}
 	return req
+}
+
+// maxMultipartParts bounds the fields read from a multipart body (the body itself is
+// already bounded).
+const maxMultipartParts = 1000
+
+// multipartValues reads the fields of a multipart/form-data body: the first value of
+// each, as webhook keeps them. File parts are read as fields too (bounded by the body).
+func multipartValues(body []byte, boundary string) any {
+	if boundary == "" {
+		return nil
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	m := map[string]any{}
+	for i := 0; i < maxMultipartParts; i++ {
+		part, err := mr.NextPart()
+		if err != nil {
+			break
+		}
+		name := part.FormName()
+		data, err := io.ReadAll(part)
+		if err != nil || name == "" {
+			continue
+		}
+		if _, seen := m[name]; !seen {
+			m[name] = string(data)
+		}
+	}
+	return m
 }
 
 // decodeJSON decodes one JSON value keeping numbers as written (json.Number), as webhook
@@ -116,8 +152,11 @@ func (req *Request) Get(a Argument) (string, error) {
 // text renders a payload value the way webhook passes it: strings as they are, other
 // values as JSON.
 func text(v any) (string, error) {
-	if s, ok := v.(string); ok {
-		return s, nil
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case nil:
+		return "<nil>", nil // webhook prints a JSON null with %v
 	}
 	return jsonText(v)
 }

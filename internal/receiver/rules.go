@@ -29,23 +29,27 @@ func (r *Rules) Evaluate(req *Request, now time.Time) (bool, error) {
 	case r.And != nil:
 		for i := range r.And {
 			ok, err := r.And[i].Evaluate(req, now)
-			if err != nil || !ok {
+			if err != nil && !req.softSignatureError(err) {
 				return false, err
+			}
+			if !ok {
+				return false, nil
 			}
 		}
 		return true, nil
 	case r.Or != nil:
-		var firstErr error
+		// In order, as webhook: an error (a wrong signature) ends the evaluation even if
+		// a later branch would match.
 		for i := range r.Or {
 			ok, err := r.Or[i].Evaluate(req, now)
+			if err != nil && !req.softSignatureError(err) {
+				return false, err
+			}
 			if ok {
 				return true, nil
 			}
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
 		}
-		return false, firstErr
+		return false, nil
 	case r.Not != nil:
 		ok, err := r.Not.Evaluate(req, now)
 		if err != nil {
@@ -94,6 +98,12 @@ func (m *MatchRule) evaluate(req *Request, now time.Time) (bool, error) {
 		return checkHMAC(sha512.New, "sha512=", m.Secret, arg, req.Body)
 	}
 	return false, fmt.Errorf("match type %q is not supported", m.Type)
+}
+
+// softSignatureError reports whether err is a signature failure that the hook's
+// trigger-signature-soft-failures turns into a plain mismatch.
+func (req *Request) softSignatureError(err error) bool {
+	return req.SoftSignatureFailures && errors.Is(err, ErrSignature)
 }
 
 // checkHMAC verifies a hex HMAC of body; the header may hold several comma-separated

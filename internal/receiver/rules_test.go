@@ -224,7 +224,8 @@ func TestRuleNesting(t *testing.T) {
 		{"deep", and(or(not(and(yes(), no())), no()), not(or(no(), missing()))), "match"},
 		{"and stops at a signature error", and(yes(), sigErr()), "sigerr"},
 		{"and stops before", and(no(), sigErr()), "nomatch"},
-		{"or passes a signature error by", or(sigErr(), yes()), "match"},
+		{"or stops at a signature error, as webhook", or(sigErr(), yes()), "sigerr"},
+		{"or matches before a signature error", or(yes(), sigErr()), "match"},
 		{"or reports a signature error when nothing matched", or(sigErr(), no()), "sigerr"},
 		{"not keeps a signature error", not(sigErr()), "sigerr"},
 	} {

@@ -217,8 +217,9 @@ func (l *limiter) tryQueue() (wait func(), ok bool) {
 
 // ServeHTTP answers /{prefix}/{id} as webhook does.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	for _, h := range s.opts.Headers {
-		w.Header().Set(h.Name, h.Value)
+	if r.URL.Path == "/" {
+		fmt.Fprint(w, "OK") // webhook's root answer, whatever the prefix
+		return
 	}
 	rid := ""
 	if s.opts.RequestIDHeader {
@@ -234,7 +235,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	id, ok := s.hookID(r.URL.Path)
 	if !ok {
-		http.NotFound(w, r)
+		http.NotFound(w, r) // outside the prefix
 		return
 	}
 	h := s.set.Load().byID[id]
@@ -249,6 +250,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		log.Info("method not allowed", "hook", id, "method", r.Method)
 		return
 	}
+	// The -header headers go on every answer of a hook that was found and allowed.
+	for _, gh := range s.opts.Headers {
+		w.Header().Set(gh.Name, gh.Value)
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -260,6 +265,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := newRequest(r, body, h.IncomingPayloadContentType)
+	req.SoftSignatureFailures = h.SignatureSoftFailures
 	parseJSONParameters(req, h.ParseParametersAsJSON)
 
 	matched := true
@@ -347,11 +353,9 @@ func (s *Server) hookID(path string) (string, bool) {
 	if p := strings.Trim(s.opts.URLPrefix, "/"); p != "" {
 		prefix = "/" + p + "/"
 	}
-	id, ok := strings.CutPrefix(path, prefix)
-	if !ok || id == "" || strings.Contains(id, "/") {
-		return "", false
-	}
-	return id, true
+	// Everything below the prefix is an id, "/" included (an unknown one is "Hook not
+	// found.", as webhook answers).
+	return strings.CutPrefix(path, prefix)
 }
 
 func (s *Server) methodAllowed(h *Hook, method string) bool {
@@ -399,7 +403,7 @@ func parseJSONParameters(req *Request, args []Argument) {
 // pass-environment-to-command, temporary files from pass-file-to-command (removed after),
 // in its own process group, killed at the timeout. It returns the combined output.
 func (s *Server) run(ctx context.Context, h *Hook, req *Request, log *slog.Logger) (string, error) {
-	path, err := exec.LookPath(h.ExecuteCommand)
+	path, err := commandPath(h)
 	if err != nil {
 		log.Error("command not found", "hook", h.ID, "command", h.ExecuteCommand, "error", err)
 		return "", err
@@ -485,4 +489,18 @@ func envName(a Argument) string {
 		return a.EnvName
 	}
 	return "HOOK_" + a.Name
+}
+
+// commandPath finds the command as webhook does: a relative command with a working
+// directory is taken in that directory only; otherwise PATH is searched (or, for a
+// relative path with a slash, the server's working directory).
+func commandPath(h *Hook) (string, error) {
+	c := h.ExecuteCommand
+	if h.CommandWorkingDirectory != "" && !filepath.IsAbs(c) {
+		c = filepath.Join(h.CommandWorkingDirectory, c)
+		if abs, err := filepath.Abs(c); err == nil {
+			c = abs
+		}
+	}
+	return exec.LookPath(c)
 }

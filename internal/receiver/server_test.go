@@ -32,8 +32,9 @@ func TestHandlerRouting(t *testing.T) {
 	}{
 		{"unknown hook", "POST", "/hooks/nope", 404, "Hook not found."},
 		{"outside the prefix", "POST", "/other/echo", 404, "404 page not found\n"},
-		{"below a hook", "POST", "/hooks/echo/more", 404, "404 page not found\n"},
-		{"prefix alone", "POST", "/hooks/", 404, "404 page not found\n"},
+		{"below a hook", "POST", "/hooks/echo/more", 404, "Hook not found."},
+		{"prefix alone", "POST", "/hooks/", 404, "Hook not found."},
+		{"server root", "GET", "/", 200, "OK"},
 		{"global methods allow POST", "POST", "/hooks/echo", 200, "ran POST"},
 		{"global methods allow GET", "GET", "/hooks/echo", 200, "ran GET"},
 		{"global methods refuse DELETE", "DELETE", "/hooks/echo", 405, ""},
@@ -45,8 +46,11 @@ func TestHandlerRouting(t *testing.T) {
 			t.Parallel()
 			got := call(t, tc.method, ts.URL+tc.path, "")
 			want(t, got, tc.code, tc.body)
-			if got.header.Get("X-Served-By") != "hookpoint" || got.header.Get("Access-Control-Allow-Origin") != "*" {
-				t.Errorf("global headers missing: %v", got.header)
+			// As webhook: the -header headers go on the answers of a hook that was
+			// found and allowed, not on 404, 405 or the root.
+			hasGlobal := got.header.Get("X-Served-By") == "hookpoint" && got.header.Get("Access-Control-Allow-Origin") == "*"
+			if wantGlobal := tc.code == 200 && tc.path != "/"; hasGlobal != wantGlobal {
+				t.Errorf("global headers present = %v, want %v: %v", hasGlobal, wantGlobal, got.header)
 			}
 		})
 	}
