@@ -328,3 +328,28 @@ func TestWaitKillsWhatOutlivesTheGrace(t *testing.T) {
 		t.Fatalf("the killed sync command answered %d %q", got.code, got.body)
 	}
 }
+
+// A sync command goes on when its caller hangs up, as with webhook: the hook's timeout
+// bounds it, not the client's patience.
+func TestSyncCommandOutlivesClientDisconnect(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	started, done := filepath.Join(dir, "started"), filepath.Join(dir, "done")
+	h := shHook("slow", `touch "$1"; sleep 1; touch "$2"`, str(started), str(done))
+	h.CaptureOutput = true
+	_, ts := serve(t, Options{}, compile(t, h)...)
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, ts.URL+"/hooks/slow", nil)
+	errc := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		errc <- err
+	}()
+	waitFor(t, "the command to start", func() bool { return exists(started) })
+	cancel()
+	<-errc
+	waitFor(t, "the command to finish after the client left", func() bool { return exists(done) })
+}

@@ -304,7 +304,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Counted with the async runs and ended with them when shutdown gives up
 		// waiting, so that no command outlives the process.
 		s.runs.add()
-		ctx, cancel := context.WithCancel(r.Context())
+		// Not tied to the client: as with webhook, a command that started finishes (its
+		// timeout still bounds it) even when the caller hangs up.
+		ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 		stopOnShutdown := context.AfterFunc(s.ctx, cancel)
 		if s.ctx.Err() != nil {
 			cancel() // now, not in AfterFunc's goroutine: nothing starts after shutdown
