@@ -180,9 +180,9 @@ func (s *Server) limiter(h *Hook) *limiter {
 	return l
 }
 
-// admit reserves a place: a running slot now, or a place in the queue. It returns false
-// when both are full.
-func (l *limiter) admit() bool {
+// admit reserves a running slot, waiting in the queue for one if need be. It returns
+// false when the queue is full too, or when ctx (the caller) is done while waiting.
+func (l *limiter) admit(ctx context.Context) bool {
 	select {
 	case l.slots <- struct{}{}:
 		return true
@@ -192,10 +192,13 @@ func (l *limiter) admit() bool {
 		l.waiting.Add(-1)
 		return false
 	}
-	// Admitted to the queue: wait for a slot (Run takes it over).
-	l.slots <- struct{}{}
-	l.waiting.Add(-1)
-	return true
+	defer l.waiting.Add(-1)
+	select {
+	case l.slots <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 func (l *limiter) release() { <-l.slots }
@@ -296,7 +299,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	lim := s.limiter(h)
 	if h.CaptureOutput {
-		if !lim.admit() {
+		if !lim.admit(r.Context()) {
 			http.Error(w, "too many requests for this hook", http.StatusServiceUnavailable)
 			log.Warn("hook queue full", "hook", id)
 			return
