@@ -44,10 +44,20 @@ func run(parent context.Context, c *render.Command) Result {
 	if c.Stdin != nil {
 		cmd.Stdin = bytes.NewReader(c.Stdin)
 	}
-	out := &syncBuffer{b: boundedBuffer{max: MaxOutput}}
+	limit := c.MaxOutput
+	if limit <= 0 {
+		limit = MaxOutput
+	}
+	out := &syncBuffer{b: boundedBuffer{max: limit}}
 	cmd.Stdout, cmd.Stderr = out, out
 	err := cmd.Run()
+	if cmd.Process != nil && ctx.Err() != nil {
+		// exec cancels only while the command itself runs: what it started and left
+		// behind (holding its output open, say) is killed here.
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
 	res := Result{Excerpt: out.excerpt(c.Mask), Output: out.output()}
+	exited := cmd.ProcessState != nil && cmd.ProcessState.Exited()
 	if cmd.ProcessState != nil {
 		code := exitCode(cmd.ProcessState)
 		res.ExitCode = &code
@@ -55,6 +65,21 @@ func run(parent context.Context, c *render.Command) Result {
 	switch {
 	case err == nil:
 		res.Outcome = OK
+	case exited && errors.Is(err, exec.ErrWaitDelay):
+		// The command exited by itself; something it started kept its output open.
+		// Its exit status decides.
+		res.Outcome = OK
+		if *res.ExitCode != 0 {
+			res.Outcome = Failed
+			res.Error = fmt.Sprintf("exit status %d", *res.ExitCode)
+		}
+	case exited:
+		var ee *exec.ExitError
+		res.Outcome = Failed
+		res.Error = err.Error()
+		if errors.As(err, &ee) {
+			res.Error = fmt.Sprintf("exit status %d", *res.ExitCode)
+		}
 	case errors.Is(parent.Err(), context.DeadlineExceeded):
 		res.Outcome = Timeout
 		res.Error = "killed: the caller's deadline passed"
@@ -66,18 +91,9 @@ func run(parent context.Context, c *render.Command) Result {
 		res.Error = fmt.Sprintf("killed after the %s timeout", c.Timeout)
 	default:
 		res.Outcome = Failed
-		var ee *exec.ExitError
-		switch {
-		case errors.As(err, &ee) && res.ExitCode != nil:
+		res.Error = err.Error()
+		if res.ExitCode != nil {
 			res.Error = fmt.Sprintf("exit status %d", *res.ExitCode)
-		case errors.Is(err, exec.ErrWaitDelay):
-			res.Outcome = OK
-			if res.ExitCode != nil && *res.ExitCode != 0 {
-				res.Outcome = Failed
-				res.Error = fmt.Sprintf("exit status %d", *res.ExitCode)
-			}
-		default:
-			res.Error = err.Error()
 		}
 	}
 	return res

@@ -270,3 +270,26 @@ func TestRunStdinNotRead(t *testing.T) {
 		t.Errorf("outcome %s error %q", res.Outcome, res.Error)
 	}
 }
+
+// A command that exits 0 but leaves a child holding its output open is a success, and
+// once the timeout has passed that child is killed with the group, not left running.
+func TestRunLeftoverChildKilledAtTimeout(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pidfile := filepath.Join(dir, "pid")
+	s := script(t, dir, "leave.sh", `sleep 1234 &
+echo $! > "`+pidfile+`"
+echo started`)
+	c := command(s)
+	c.Timeout = 300 * time.Millisecond
+	res := deliver.Run(context.Background(), c)
+	if !res.OK() {
+		t.Fatalf("outcome %s (%s), want ok: the command itself exited 0", res.Outcome, res.Error)
+	}
+	b, err := os.ReadFile(pidfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	waitFor(t, "the leftover child to be killed", func() bool { return gone(pid) })
+}

@@ -46,6 +46,8 @@ type Command struct {
 	Stdin   []byte   // nil for none
 	Dir     string
 	Timeout time.Duration
+	// MaxOutput bounds the output kept (deliver.MaxOutput when 0).
+	MaxOutput int
 	// Mask hides the secrets of this rendering; deliver applies it to the output
 	// excerpt before cutting it. Nil when the rendering read no secret.
 	Mask func(string) string
