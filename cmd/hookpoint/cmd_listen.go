@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -48,6 +49,13 @@ type listenOptions struct {
 	MaxBody         int64
 	LogFormat       string
 	ShutdownTimeout time.Duration
+	MaxQueuedBytes  int64
+	RequestIDLimit  int
+	MaxMultipartMem int64
+	TLSMinVersion   string
+	CipherSuites    string
+	ListCiphers     bool
+	SetUID, SetGID  int
 }
 
 type multiFlag []string
@@ -76,10 +84,19 @@ func (o *listenOptions) AddFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.ShowVersion, "version", false, "print the version and exit")
 	fs.DurationVar(&o.Timeout, "timeout", listener.DefaultTimeout, "command timeout for hooks that set none; the process group is killed")
 	fs.IntVar(&o.MaxConcurrency, "max-concurrency", listener.DefaultMaxConcurrency, "commands running at once per hook, for hooks that set none")
-	fs.IntVar(&o.MaxQueue, "max-queue", listener.DefaultMaxQueue, "requests waiting per hook beyond that; more get 503")
+	fs.IntVar(&o.MaxQueue, "max-queue", listener.DefaultMaxQueue, "requests waiting per hook beyond that (0: none); more get 503")
 	fs.Int64Var(&o.MaxBody, "max-body", listener.DefaultMaxBody, "request body limit in bytes; larger bodies get 413")
 	fs.StringVar(&o.LogFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long running commands may finish before they are killed")
+	fs.Int64Var(&o.MaxQueuedBytes, "max-queued-bytes", listener.DefaultMaxQueuedBytes, "request bodies held by queued async requests, all hooks together; more get 503")
+	// webhook's other flags, so that existing command lines keep working.
+	fs.IntVar(&o.RequestIDLimit, "x-request-id-limit", 0, "truncate X-Request-Id to this many characters (0: no limit)")
+	fs.Int64Var(&o.MaxMultipartMem, "max-multipart-mem", 1<<20, "accepted for compatibility; multipart bodies are bounded by -max-body")
+	fs.StringVar(&o.TLSMinVersion, "tls-min-version", "1.2", "lowest TLS version with -secure: 1.0, 1.1, 1.2 or 1.3")
+	fs.StringVar(&o.CipherSuites, "cipher-suites", "", "accepted for compatibility; Go's default cipher suites are used")
+	fs.BoolVar(&o.ListCiphers, "list-cipher-suites", false, "list the TLS cipher suites and exit")
+	fs.IntVar(&o.SetUID, "setuid", 0, "not supported: run hookpoint listen as the user it should run as")
+	fs.IntVar(&o.SetGID, "setgid", 0, "not supported: run hookpoint listen as the group it should run as")
 }
 
 func newListenCommand(_ *globalOptions) *cobra.Command {
@@ -116,6 +133,24 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stdout, "hookpoint listen", version.Version)
 		return nil
 	}
+	if o.ListCiphers {
+		for _, c := range tls.CipherSuites() {
+			fmt.Fprintln(stdout, c.Name)
+		}
+		return nil
+	}
+	if o.SetUID != 0 || o.SetGID != 0 {
+		// Refused rather than ignored: silently keeping root would be worse.
+		return usageErr("listen: -setuid and -setgid are not supported; start hookpoint listen as the user and group it should run as (systemd User= and Group=)")
+	}
+	tlsMin, ok := map[string]uint16{"1.0": tls.VersionTLS10, "1.1": tls.VersionTLS11, "1.2": tls.VersionTLS12, "1.3": tls.VersionTLS13}[o.TLSMinVersion]
+	if !ok {
+		return usageErr("listen: -tls-min-version %q: use 1.0, 1.1, 1.2 or 1.3", o.TLSMinVersion)
+	}
+	maxQueue := o.MaxQueue
+	if maxQueue == 0 {
+		maxQueue = -1 // -max-queue 0: no queue
+	}
 	log, closeLog, err := o.logger(stderr)
 	if err != nil {
 		return err
@@ -143,8 +178,12 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	srv := listener.New(hooks, listener.Options{
 		URLPrefix: o.URLPrefix, HTTPMethods: methods, Headers: headers, RequestIDHeader: o.RequestID,
-		MaxBody: o.MaxBody, Timeout: o.Timeout, MaxConcurrency: o.MaxConcurrency, MaxQueue: o.MaxQueue, Logger: log,
+		MaxBody: o.MaxBody, Timeout: o.Timeout, MaxConcurrency: o.MaxConcurrency, MaxQueue: maxQueue,
+		MaxQueuedBytes: o.MaxQueuedBytes, RequestIDLimit: o.RequestIDLimit, Logger: log,
 	})
+	if o.CipherSuites != "" {
+		log.Warn("-cipher-suites is ignored: Go's default cipher suites are used")
+	}
 	if o.PIDFile != "" {
 		if err := os.WriteFile(o.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 			return usageErr("listen: -pidfile: %v", err)
@@ -164,6 +203,7 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         &tls.Config{MinVersion: tlsMin},
 	}
 	log.Info("serving hooks", "addr", ln.Addr().String(), "prefix", o.URLPrefix, "hooks", srv.Hooks(), "version", version.Version)
 

@@ -80,3 +80,21 @@ func mustParse(t *testing.T, der []byte) *x509.Certificate {
 	}
 	return c
 }
+
+// webhook's other flags are accepted (so unit files keep working), except -setuid and
+// -setgid, which are refused rather than silently ignored.
+func TestListenCompatFlags(t *testing.T) {
+	t.Parallel()
+	p := runHP(t, childEnv(t), "listen", "-list-cipher-suites")
+	wantExit(t, p, 0)
+	if !strings.Contains(p.stdout, "TLS_") {
+		t.Errorf("-list-cipher-suites printed no suite:\n%s", p.stdout)
+	}
+	p = runHP(t, childEnv(t), "listen", "-hooks", "x.json", "-setuid", "33")
+	wantExit(t, p, 2)
+	if !strings.Contains(p.stderr, "not supported") {
+		t.Errorf("-setuid: %s", p.stderr)
+	}
+	p = runHP(t, childEnv(t), "listen", "-hooks", "x.json", "-tls-min-version", "0.9")
+	wantExit(t, p, 2)
+}

@@ -27,6 +27,7 @@ type Hook struct {
 	ResponseHeaders            []Header   `yaml:"response-headers" json:"response-headers"`
 	CaptureOutput              bool       `yaml:"include-command-output-in-response" json:"include-command-output-in-response"`
 	CaptureOutputOnError       bool       `yaml:"include-command-output-in-response-on-error" json:"include-command-output-in-response-on-error"`
+	StreamOutput               bool       `yaml:"stream-command-output" json:"stream-command-output"` // not streamed: answered whole
 	PassEnvironment            []Argument `yaml:"pass-environment-to-command" json:"pass-environment-to-command"`
 	PassArguments              []Argument `yaml:"pass-arguments-to-command" json:"pass-arguments-to-command"`
 	PassFiles                  []Argument `yaml:"pass-file-to-command" json:"pass-file-to-command"`
@@ -232,8 +233,12 @@ func (h *Hook) validate() error {
 	if strings.ContainsAny(h.ID, "?#") {
 		return errors.New("id cannot contain '?' or '#'")
 	}
-	if h.MaxConcurrency < 0 || h.MaxQueue < 0 || h.Timeout < 0 {
-		return errors.New("timeout, max-concurrency and max-queue cannot be negative")
+	if h.MaxConcurrency < 0 || h.MaxQueue < -1 || h.Timeout < 0 {
+		return errors.New("timeout and max-concurrency cannot be negative; max-queue is -1 (no queue), 0 (the default) or more")
+	}
+	if h.StreamOutput {
+		// Not streamed here: the output comes whole when the command ends.
+		h.CaptureOutput = true
 	}
 	for _, group := range [][]Argument{h.PassArguments, h.PassEnvironment, h.PassFiles, h.ParseParametersAsJSON} {
 		for _, a := range group {

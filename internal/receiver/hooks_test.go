@@ -128,7 +128,7 @@ func TestParseErrors(t *testing.T) {
 		{"empty entry", "- id: a\n-\n", []string{"hook 2: empty"}},
 		{"query mark in id", "- id: a?b\n", []string{`hook "a?b"`, "cannot contain"}},
 		{"duplicate id", "- id: a\n- id: b\n- id: a\n", []string{`hook "a": duplicate id`}},
-		{"negative limit", "- id: a\n  max-queue: -1\n", []string{`hook "a"`, "cannot be negative"}},
+		{"negative limit", "- id: a\n  max-queue: -2\n", []string{`hook "a"`, "cannot be negative"}},
 		{"bad regex", "- id: re\n  trigger-rule: {match: {type: regex, regex: '(', parameter: {source: url, name: a}}}\n",
 			[]string{`hook "re"`, "match regex", "missing closing )"}},
 		{"bad ip-range cidr", "- id: ip\n  trigger-rule: {match: {type: ip-whitelist, ip-range: 10.0.0.0/33}}\n",
@@ -158,7 +158,7 @@ func TestParseErrors(t *testing.T) {
 			[]string{"exactly one of"}},
 		{"bad rule under not", "- id: n\n  trigger-rule: {not: {match: {type: regex, regex: '[', parameter: {source: url, name: a}}}}\n",
 			[]string{"match regex"}},
-		{"several errors at once", "- id: a\n  max-queue: -1\n- execute-command: x\n", []string{"cannot be negative", "hook 2: id is required"}},
+		{"several errors at once", "- id: a\n  max-concurrency: -1\n- execute-command: x\n", []string{"cannot be negative", "hook 2: id is required"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -91,9 +91,19 @@ func multipartValues(body []byte, boundary string) any {
 		if err != nil || name == "" {
 			continue
 		}
-		if _, seen := m[name]; !seen {
-			m[name] = string(data)
+		if _, seen := m[name]; seen {
+			continue
 		}
+		if part.FileName() != "" {
+			// As webhook: a file part is data only when it is JSON.
+			if mt, _, _ := mime.ParseMediaType(part.Header.Get("Content-Type")); mt == "application/json" {
+				if v, err := decodeJSON(data); err == nil {
+					m[name] = v
+				}
+			}
+			continue
+		}
+		m[name] = string(data)
 	}
 	return m
 }

@@ -28,10 +28,13 @@ type Options struct {
 	HTTPMethods     []string      // methods allowed for hooks that name none; all when empty
 	Headers         []Header      // set on every response
 	RequestIDHeader bool          // take the request id from X-Request-Id
+	RequestIDLimit  int           // truncate it to this many characters; 0: no limit
 	MaxBody         int64         // request body limit in bytes
 	Timeout         time.Duration // command timeout for hooks that set none
 	MaxConcurrency  int           // commands running at once per hook, for hooks that set none
-	MaxQueue        int           // requests waiting for a slot per hook, for hooks that set none
+	MaxQueue        int           // requests waiting for a slot per hook, for hooks that set none; -1: none
+	MaxQueuedBytes  int64         // request bodies held by queued async requests, server-wide
+	MaxOutput       int           // command output kept for a sync response
 	Logger          *slog.Logger
 	Now             func() time.Time
 }
@@ -42,6 +45,8 @@ const (
 	DefaultTimeout        = 5 * time.Minute
 	DefaultMaxConcurrency = 8
 	DefaultMaxQueue       = 64
+	DefaultMaxQueuedBytes = 256 << 20
+	DefaultMaxOutput      = 4 << 20
 )
 
 // Messages webhook answers with, kept word for word.
@@ -54,13 +59,14 @@ const (
 
 // Server serves hooks. The hook set is swapped whole on reload.
 type Server struct {
-	opts  Options
-	set   atomic.Pointer[hookSet]
-	runs  runCount           // commands running (sync and async) or queued (async)
-	ctx   context.Context    // cancelled when shutdown gives up waiting
-	stop  context.CancelFunc // ends every running command
-	limMu sync.Mutex
-	lims  map[string]*limiter // by hook id, kept across reloads
+	opts        Options
+	set         atomic.Pointer[hookSet]
+	runs        runCount           // commands running (sync and async) or queued (async)
+	ctx         context.Context    // cancelled when shutdown gives up waiting
+	stop        context.CancelFunc // ends every running command
+	queuedBytes atomic.Int64
+	limMu       sync.Mutex
+	lims        map[string]*limiter // by hook id, kept across reloads
 }
 
 type hookSet struct {
@@ -78,10 +84,17 @@ func New(hooks []*Hook, o Options) *Server {
 	if o.MaxConcurrency <= 0 {
 		o.MaxConcurrency = DefaultMaxConcurrency
 	}
-	if o.MaxQueue < 0 {
-		o.MaxQueue = 0
-	} else if o.MaxQueue == 0 {
+	switch {
+	case o.MaxQueue < 0:
+		o.MaxQueue = 0 // no queue: busy means 503
+	case o.MaxQueue == 0:
 		o.MaxQueue = DefaultMaxQueue
+	}
+	if o.MaxQueuedBytes <= 0 {
+		o.MaxQueuedBytes = DefaultMaxQueuedBytes
+	}
+	if o.MaxOutput <= 0 {
+		o.MaxOutput = DefaultMaxOutput
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -102,6 +115,16 @@ func (s *Server) Swap(hooks []*Hook) {
 		set.byID[h.ID] = h
 	}
 	s.set.Store(set)
+	// Forget the limiters of hooks that are gone. (A hook whose limits change gets a new
+	// limiter; commands running under the old one finish under it, so for that moment
+	// both limits apply side by side.)
+	s.limMu.Lock()
+	for id := range s.lims {
+		if set.byID[id] == nil {
+			delete(s.lims, id)
+		}
+	}
+	s.limMu.Unlock()
 }
 
 // Hooks returns how many hooks are loaded.
@@ -167,7 +190,10 @@ func (s *Server) limiter(h *Hook) *limiter {
 	if n <= 0 {
 		n = s.opts.MaxConcurrency
 	}
-	if q <= 0 {
+	switch {
+	case q < 0:
+		q = 0 // max-queue: -1 on a hook: no queue
+	case q == 0:
 		q = s.opts.MaxQueue
 	}
 	s.limMu.Lock()
@@ -227,8 +253,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rid := ""
 	if s.opts.RequestIDHeader {
 		rid = r.Header.Get("X-Request-Id")
-		if len(rid) > 64 {
-			rid = rid[:64]
+		if n := s.opts.RequestIDLimit; n > 0 && len(rid) > n {
+			rid = rid[:n]
 		}
 	}
 	if rid == "" {
@@ -285,11 +311,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !matched {
-		code := http.StatusOK
-		if h.MismatchCode != 0 {
-			code = h.MismatchCode
-		}
-		w.WriteHeader(code)
+		writeCode(w, h.MismatchCode)
 		fmt.Fprint(w, msgRulesNotMet)
 		log.Info("rules not satisfied", "hook", id)
 		return
@@ -300,6 +322,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	lim := s.limiter(h)
 	if h.CaptureOutput {
 		if !lim.admit(r.Context()) {
+			if r.Context().Err() != nil {
+				log.Info("client left while waiting for a slot", "hook", id)
+				return
+			}
 			http.Error(w, "too many requests for this hook", http.StatusServiceUnavailable)
 			log.Warn("hook queue full", "hook", id)
 			return
@@ -328,14 +354,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			return
 		}
-		if h.SuccessCode != 0 {
-			w.WriteHeader(h.SuccessCode)
-		}
+		writeCode(w, h.SuccessCode)
 		fmt.Fprint(w, out)
+		return
+	}
+	// Queued requests keep their body until their command ran: the bytes held that way
+	// are bounded server-wide, beyond the per-hook queue.
+	size := int64(len(body))
+	if s.queuedBytes.Add(size) > s.opts.MaxQueuedBytes {
+		s.queuedBytes.Add(-size)
+		http.Error(w, "too many requests waiting", http.StatusServiceUnavailable)
+		log.Warn("queued bodies over the server's budget", "hook", id, "budget", s.opts.MaxQueuedBytes)
 		return
 	}
 	wait, ok := lim.tryQueue()
 	if !ok {
+		s.queuedBytes.Add(-size)
 		http.Error(w, "too many requests for this hook", http.StatusServiceUnavailable)
 		log.Warn("hook queue full", "hook", id)
 		return
@@ -343,14 +377,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.runs.add()
 	go func() {
 		defer s.runs.done()
+		defer s.queuedBytes.Add(-size)
 		wait()
 		defer lim.release()
 		_, _ = s.run(s.ctx, h, req, log)
 	}()
-	if h.SuccessCode != 0 {
-		w.WriteHeader(h.SuccessCode)
-	}
+	writeCode(w, h.SuccessCode)
 	fmt.Fprint(w, h.ResponseMessage)
+}
+
+// writeCode writes a configured status code; 0 and codes with no standard meaning are
+// 200, as webhook falls back.
+func writeCode(w http.ResponseWriter, code int) {
+	if code < 100 || code > 999 || http.StatusText(code) == "" {
+		code = http.StatusOK
+	}
+	w.WriteHeader(code)
 }
 
 func (s *Server) hookID(path string) (string, bool) {
@@ -473,7 +515,7 @@ func (s *Server) run(ctx context.Context, h *Hook, req *Request, log *slog.Logge
 	if timeout <= 0 {
 		timeout = s.opts.Timeout
 	}
-	cmd := &render.Command{Argv: argv, Env: append(os.Environ(), env...), Dir: h.CommandWorkingDirectory, Timeout: timeout}
+	cmd := &render.Command{Argv: argv, Env: append(os.Environ(), env...), Dir: h.CommandWorkingDirectory, Timeout: timeout, MaxOutput: s.opts.MaxOutput}
 	start := time.Now()
 	res := deliver.Run(ctx, cmd)
 	attrs := []any{"hook", h.ID, "outcome", res.Outcome, "duration_ms", float64(time.Since(start).Microseconds()) / 1000}

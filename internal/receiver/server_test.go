@@ -315,3 +315,33 @@ func TestHandlerSignatures(t *testing.T) {
 		})
 	}
 }
+
+// Status codes with no standard meaning fall back to 200, as webhook does, instead of
+// making the handler panic.
+func TestOddStatusCodes(t *testing.T) {
+	t.Parallel()
+	h := shHook("odd", "true")
+	h.SuccessCode = 42
+	m := shHook("odd-mismatch", "true")
+	m.MismatchCode = 7
+	m.TriggerRule = &Rules{Match: &MatchRule{Type: MatchValue, Value: "x", Parameter: arg(SourceHeader, "X-Token")}}
+	_, ts := serve(t, Options{}, compile(t, h, m)...)
+	want(t, call(t, "POST", ts.URL+"/hooks/odd", ""), 200, "")
+	want(t, call(t, "POST", ts.URL+"/hooks/odd-mismatch", ""), 200, msgRulesNotMet)
+}
+
+// max-queue -1 turns the queue off: a busy hook answers 503 at once.
+func TestNoQueue(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	gate := filepath.Join(dir, "gate")
+	h := shHook("busy", `while [ ! -e "$1" ]; do sleep 0.05; done`, str(gate))
+	h.MaxConcurrency, h.MaxQueue = 1, -1
+	_, ts := serve(t, Options{}, compile(t, h)...)
+	want(t, call(t, "POST", ts.URL+"/hooks/busy", ""), 200, "")
+	got := call(t, "POST", ts.URL+"/hooks/busy", "")
+	writeFile(t, gate, "open")
+	if got.code != 503 {
+		t.Fatalf("second request while the first runs: %d, want 503", got.code)
+	}
+}
