@@ -151,6 +151,12 @@ var positions = []position{
 	},
 	{
 		name: "url path segment", kind: URL, src: "https://example.com/a/{{.data.v}}/b",
+		reject: func(v string) string {
+			if v == "." || v == ".." {
+				return "cannot be a whole path segment"
+			}
+			return ""
+		},
 		decode: func(t testing.TB, v, out string) {
 			u := decodeURL(t, out)
 			if u.Host != "example.com" || u.RawQuery != "" || u.Fragment != "" {
