@@ -415,7 +415,14 @@ func TestDrainDeadlineOnEngineClock(t *testing.T) {
 	t.Parallel()
 	// The engine runs on an injected clock far from the wall clock; a Drain budget of one
 	// minute allows the retry after 30s and not the one an hour later.
-	rc := newReceiver(t, statusByPath)
+	// The first answer is held until Drain has started, so that every wait is planned
+	// against Drain's deadline (before Drain, retries are not bounded by one).
+	release := make(chan struct{})
+	var once sync.Once
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { <-release })
+		statusByPath(w, r)
+	})
 	clock := newFakeClock()
 	eng := engine(t, fmt.Sprintf(`
 hooks:
@@ -424,7 +431,11 @@ hooks:
 	fireOne(t, eng)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	rep := eng.Drain(ctx)
+	reports := make(chan hookpoint.AsyncReport, 1)
+	go func() { reports <- eng.Drain(ctx) }()
+	waitFor(t, "Drain to start", func() bool { return hookpoint.DrainStarted(eng) })
+	close(release)
+	rep := <-reports
 	if w := clock.Waits(); !slices.Equal(w, []time.Duration{30 * time.Second}) {
 		t.Errorf("waits %v, want only 30s", w)
 	}

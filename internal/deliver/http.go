@@ -135,12 +135,12 @@ func (h *HTTP) send(parent context.Context, r *render.Request, deliveryID string
 	if err != nil {
 		return Result{Outcome: Failed, Error: err.Error()}
 	}
-	for k, v := range r.Header {
-		req.Header[k] = v
-	}
+	// The rendered header belongs to this delivery alone (its attempts run one after
+	// another), so it is sent as it is; the signature headers are set anew each attempt.
+	// A Host entry is never written as a header by net/http: it becomes req.Host.
+	req.Header = r.Header
 	if host := r.Header.Get("Host"); host != "" {
 		req.Host = host
-		req.Header.Del("Host")
 	}
 	if len(r.SigningKeys) > 0 {
 		ts := h.Now().Unix()

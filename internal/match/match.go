@@ -2,7 +2,8 @@
 package match
 
 import (
-	"sort"
+	"cmp"
+	"slices"
 	"strings"
 
 	"github.com/hookpoint/hookpoint/internal/config"
@@ -65,11 +66,11 @@ func Select(hooks []*config.Hook, ev *event.Event) []*config.Hook {
 			}
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Order != out[j].Order {
-			return out[i].Order < out[j].Order
+	slices.SortStableFunc(out, func(a, b *config.Hook) int {
+		if a.Order != b.Order {
+			return cmp.Compare(a.Order, b.Order)
 		}
-		return strings.Compare(out[i].ID, out[j].ID) < 0
+		return strings.Compare(a.ID, b.ID)
 	})
 	return out
 }
