@@ -15,7 +15,6 @@ package hookpoint
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"github.com/hookpoint/hookpoint/internal/config"
@@ -56,8 +55,6 @@ func NewEvent(typ string) *Event { return event.New(typ) }
 type Options struct {
 	// Recorder receives one record per hook execution (the journal).
 	Recorder Recorder
-	// Logger receives operational messages; nothing is logged when nil.
-	Logger *slog.Logger
 	// LookupEnv and ReadFile replace where the env and file template functions read
 	// secrets; the process environment and file system when nil.
 	LookupEnv func(string) (string, bool)
@@ -86,9 +83,6 @@ func New(cfg *Config, opts Options) *Engine {
 	}
 	if opts.Sleep == nil {
 		opts.Sleep = sleep
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := deliver.NewHTTP()
 	h.Now = opts.Now

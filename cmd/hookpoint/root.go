@@ -143,7 +143,7 @@ func (g *globalOptions) open() (*env, error) {
 		e.journal = j
 		recs = append(recs, j)
 	}
-	e.engine = hookpoint.New(cfg, hookpoint.Options{Recorder: recs, Logger: log})
+	e.engine = hookpoint.New(cfg, hookpoint.Options{Recorder: recs})
 	return e, nil
 }
 

@@ -102,7 +102,7 @@ func (v *validator) hook(p string, h *Hook) {
 		case h.Mode != ModeAsync:
 			v.errf(p+".retry", "retry applies to async hooks only; set mode: async or remove retry")
 		case h.Retry.MaxAttempts < 0 || h.Retry.MaxAttempts > MaxAttemptsCap:
-			v.errf(p+".retry.max_attempts", "must be between 1 and %d", MaxAttemptsCap)
+			v.errf(p+".retry.max_attempts", "must be from 1 to %d (0 or unset: the default)", MaxAttemptsCap)
 		}
 		for i, d := range h.Retry.Schedule {
 			if d <= 0 {

@@ -56,8 +56,8 @@ func TestValidationRules(t *testing.T) {
 		// retry.
 		{"retry on a sync hook", hookDoc("retry: {max_attempts: 3}", "http: {url: \"http://h.example/\"}"), []want{{4, "hooks[0].retry", "retry applies to async hooks only"}}},
 		{"retry with mode sync", hookDoc("mode: sync", "retry:", "  max_attempts: 3", "http: {url: \"http://h.example/\"}"), []want{{5, "hooks[0].retry", "set mode: async"}}},
-		{"retry max_attempts negative", hookDoc("mode: async", "retry:", "  max_attempts: -1", "http: {url: \"http://h.example/\"}"), []want{{6, "hooks[0].retry.max_attempts", "must be between 1 and 100"}}},
-		{"retry max_attempts too many", hookDoc("mode: async", "retry:", "  max_attempts: 101", "http: {url: \"http://h.example/\"}"), []want{{6, "hooks[0].retry.max_attempts", "must be between 1 and 100"}}},
+		{"retry max_attempts negative", hookDoc("mode: async", "retry:", "  max_attempts: -1", "http: {url: \"http://h.example/\"}"), []want{{6, "hooks[0].retry.max_attempts", "must be from 1 to 100"}}},
+		{"retry max_attempts too many", hookDoc("mode: async", "retry:", "  max_attempts: 101", "http: {url: \"http://h.example/\"}"), []want{{6, "hooks[0].retry.max_attempts", "must be from 1 to 100"}}},
 		{"retry schedule zero", hookDoc("mode: async", "retry:", "  schedule:", "    - 5s", "    - 0s", "http: {url: \"http://h.example/\"}"), []want{{8, "hooks[0].retry.schedule[1]", "a wait must be longer than zero"}}},
 		{"retry schedule negative", hookDoc("mode: async", "retry: {schedule: [-1m]}", "http: {url: \"http://h.example/\"}"), []want{{5, "hooks[0].retry.schedule[0]", "longer than zero"}}},
 

@@ -35,9 +35,6 @@ func defaultReadFile(path string) ([]byte, error) {
 	return b, nil
 }
 
-// FuncNames lists the functions templates may call beyond text/template's own.
-var FuncNames = []string{"env", "file", "json", "xml", "urlquery", "default", "lower", "upper", "trim", "replace", "b64enc", "b64dec"}
-
 // pureFuncs are the functions that need no execution state.
 var pureFuncs = ttemplate.FuncMap{
 	"json": func(v any) (JSONText, error) {
