@@ -9,11 +9,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/hookpoint/hookpoint/internal/config"
 	"os"
 	"regexp"
 	"strings"
 	ttemplate "text/template"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -80,26 +80,8 @@ type MatchRule struct {
 	re *regexp.Regexp
 }
 
-// Duration is written "30s" or as seconds.
-type Duration time.Duration
-
-// UnmarshalYAML reads "30s" or a number of seconds.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	var s string
-	if err := n.Decode(&s); err != nil {
-		return err
-	}
-	if v, err := time.ParseDuration(s); err == nil {
-		*d = Duration(v)
-		return nil
-	}
-	var secs float64
-	if _, err := fmt.Sscanf(s, "%g", &secs); err == nil && secs >= 0 {
-		*d = Duration(secs * float64(time.Second))
-		return nil
-	}
-	return fmt.Errorf("line %d: %q is not a duration", n.Line, s)
-}
+// Duration is written "30s" or as a number of seconds, as in hookpoint's own config.
+type Duration = config.Duration
 
 // Match types.
 const (
