@@ -345,6 +345,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		cancel()
 		s.runs.done()
 		lim.release()
+		plainText(w.Header())
 		if err != nil {
 			w.WriteHeader(http.StatusInternalServerError)
 			if h.CaptureOutputOnError {
@@ -384,6 +385,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	writeCode(w, h.SuccessCode)
 	fmt.Fprint(w, h.ResponseMessage)
+}
+
+// plainText marks an answer that carries a command's output: the output may echo what
+// the request sent, so no browser may sniff it into HTML. A Content-Type the hook set
+// in its response-headers stays.
+func plainText(h http.Header) {
+	h.Set("X-Content-Type-Options", "nosniff")
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+	}
 }
 
 // writeCode writes a configured status code; 0 and codes with no standard meaning are
