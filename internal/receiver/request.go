@@ -27,6 +27,19 @@ type Request struct {
 	// (trigger-signature-soft-failures).
 	SoftSignatureFailures bool
 	header                http.Header
+	// replay remembers the hook's standard-webhooks message ids; reserved are those
+	// this request added to it.
+	replay   *seenIDs
+	reserved []string
+}
+
+// turnedAway forgets the message ids this request reserved: it was refused before its
+// command could run (no room), so the sender may deliver the message again.
+func (req *Request) turnedAway() {
+	for _, id := range req.reserved {
+		req.replay.forget(id)
+	}
+	req.reserved = nil
 }
 
 // newRequest reads what rules need from r; body has already been read (bounded).

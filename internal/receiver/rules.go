@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"hash"
 	"net"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,8 +78,18 @@ func (m *MatchRule) evaluate(req *Request, now time.Time) (bool, error) {
 			tol = 5 * time.Minute
 		}
 		h := req.header
-		if err := sign.Verify(keys, h.Get(sign.HeaderID), h.Get(sign.HeaderTimestamp), h.Get(sign.HeaderSignature), req.Body, now, tol); err != nil {
+		id, stamp := h.Get(sign.HeaderID), h.Get(sign.HeaderTimestamp)
+		if err := sign.Verify(keys, id, stamp, h.Get(sign.HeaderSignature), req.Body, now, tol); err != nil {
 			return false, fmt.Errorf("%w: %v", ErrSignature, err)
+		}
+		if req.replay != nil && !slices.Contains(req.reserved, id) {
+			// Verify has checked the timestamp: the message can be replayed until
+			// its timestamp leaves the window.
+			sec, _ := strconv.ParseInt(stamp, 10, 64)
+			if err := req.replay.reserve(id, time.Unix(sec, 0).Add(tol), now); err != nil {
+				return false, err
+			}
+			req.reserved = append(req.reserved, id)
 		}
 		return true, nil
 	}
@@ -98,6 +110,24 @@ func (m *MatchRule) evaluate(req *Request, now time.Time) (bool, error) {
 		return checkHMAC(sha512.New, "sha512=", m.Secret, arg, req.Body)
 	}
 	return false, fmt.Errorf("match type %q is not supported", m.Type)
+}
+
+// uses reports whether the rule holds a match of type typ.
+func (r *Rules) uses(typ string) bool {
+	switch {
+	case r.Match != nil:
+		return r.Match.Type == typ
+	case r.Not != nil:
+		return r.Not.uses(typ)
+	}
+	for _, list := range [][]Rules{r.And, r.Or} {
+		for i := range list {
+			if list[i].uses(typ) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // softSignatureError reports whether err is a signature failure that the hook's

@@ -35,6 +35,7 @@ type Options struct {
 	MaxQueue        int           // requests waiting for a slot per hook, for hooks that set none; -1: none
 	MaxQueuedBytes  int64         // request bodies held by queued async requests, server-wide
 	MaxOutput       int           // command output kept for a sync response
+	MaxReplayIDs    int           // standard-webhooks message ids remembered per hook
 	Logger          *slog.Logger
 	Now             func() time.Time
 }
@@ -67,6 +68,7 @@ type Server struct {
 	queuedBytes atomic.Int64
 	limMu       sync.Mutex
 	lims        map[string]*limiter // by hook id, kept across reloads
+	seen        map[string]*seenIDs // standard-webhooks ids by hook id, kept across reloads
 }
 
 type hookSet struct {
@@ -96,6 +98,9 @@ func New(hooks []*Hook, o Options) *Server {
 	if o.MaxOutput <= 0 {
 		o.MaxOutput = DefaultMaxOutput
 	}
+	if o.MaxReplayIDs <= 0 {
+		o.MaxReplayIDs = DefaultMaxReplayIDs
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -103,7 +108,7 @@ func New(hooks []*Hook, o Options) *Server {
 		o.Now = time.Now
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{opts: o, ctx: ctx, stop: cancel, lims: map[string]*limiter{}}
+	s := &Server{opts: o, ctx: ctx, stop: cancel, lims: map[string]*limiter{}, seen: map[string]*seenIDs{}}
 	s.Swap(hooks)
 	return s
 }
@@ -122,6 +127,11 @@ func (s *Server) Swap(hooks []*Hook) {
 	for id := range s.lims {
 		if set.byID[id] == nil {
 			delete(s.lims, id)
+		}
+	}
+	for id := range s.seen {
+		if set.byID[id] == nil {
+			delete(s.seen, id)
 		}
 	}
 	s.limMu.Unlock()
@@ -183,6 +193,22 @@ type limiter struct {
 	slots   chan struct{}
 	waiting atomic.Int64
 	queue   int64
+}
+
+// seenIDs returns the message ids a hook with a standard-webhooks rule remembers, nil
+// for other hooks.
+func (s *Server) seenIDs(h *Hook) *seenIDs {
+	if h.TriggerRule == nil || !h.TriggerRule.uses(MatchStandardWebhooks) {
+		return nil
+	}
+	s.limMu.Lock()
+	defer s.limMu.Unlock()
+	ids := s.seen[h.ID]
+	if ids == nil {
+		ids = newSeenIDs(s.opts.MaxReplayIDs)
+		s.seen[h.ID] = ids
+	}
+	return ids
 }
 
 func (s *Server) limiter(h *Hook) *limiter {
@@ -295,11 +321,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	req := newRequest(r, body, h.IncomingPayloadContentType)
 	req.SoftSignatureFailures = h.SignatureSoftFailures
+	req.replay = s.seenIDs(h)
 	parseJSONParameters(req, h.ParseParametersAsJSON)
 
 	matched := true
 	if h.TriggerRule != nil {
 		matched, err = h.TriggerRule.Evaluate(req, s.opts.Now())
+		if errors.Is(err, errReplayFull) {
+			req.turnedAway()
+			http.Error(w, "too many recent messages for this hook", http.StatusServiceUnavailable)
+			log.Warn("too many recent standard-webhooks messages to remember; refused", "hook", id, "kept", s.opts.MaxReplayIDs)
+			return
+		}
 		if err != nil {
 			if !(errors.Is(err, ErrSignature) && h.SignatureSoftFailures) {
 				log.Warn("rule evaluation failed", "hook", id, "error", err)
@@ -322,6 +355,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	lim := s.limiter(h)
 	if h.CaptureOutput {
 		if !lim.admit(r.Context()) {
+			req.turnedAway()
 			if r.Context().Err() != nil {
 				log.Info("client left while waiting for a slot", "hook", id)
 				return
@@ -364,6 +398,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	size := int64(len(body))
 	if s.queuedBytes.Add(size) > s.opts.MaxQueuedBytes {
 		s.queuedBytes.Add(-size)
+		req.turnedAway()
 		http.Error(w, "too many requests waiting", http.StatusServiceUnavailable)
 		log.Warn("queued bodies over the server's budget", "hook", id, "budget", s.opts.MaxQueuedBytes)
 		return
@@ -371,6 +406,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	wait, ok := lim.tryQueue()
 	if !ok {
 		s.queuedBytes.Add(-size)
+		req.turnedAway()
 		http.Error(w, "too many requests for this hook", http.StatusServiceUnavailable)
 		log.Warn("hook queue full", "hook", id)
 		return
