@@ -50,6 +50,8 @@ type listenOptions struct {
 	LogFormat       string
 	ShutdownTimeout time.Duration
 	MaxQueuedBytes  int64
+	MaxBodyInFlight int64
+	MaxReplayIDs    int
 	RequestIDLimit  int
 	MaxMultipartMem int64
 	TLSMinVersion   string
@@ -89,6 +91,8 @@ func (o *listenOptions) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.LogFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long running commands may finish before they are killed")
 	fs.Int64Var(&o.MaxQueuedBytes, "max-queued-bytes", listener.DefaultMaxQueuedBytes, "request bodies held by queued async requests, all hooks together; more get 503")
+	fs.Int64Var(&o.MaxBodyInFlight, "max-body-inflight", listener.DefaultMaxBodyInFlight, "request bodies being received or held by requests, all hooks together, in bytes; more get 503")
+	fs.IntVar(&o.MaxReplayIDs, "max-replay-ids", listener.DefaultMaxReplayIDs, "standard-webhooks message ids remembered per hook to refuse replays; a hook with that many recent ids answers 503")
 	// webhook's other flags, so that existing command lines keep working.
 	fs.IntVar(&o.RequestIDLimit, "x-request-id-limit", 0, "truncate X-Request-Id to this many characters (0: no limit)")
 	fs.Int64Var(&o.MaxMultipartMem, "max-multipart-mem", 1<<20, "accepted for compatibility; multipart bodies are bounded by -max-body")
@@ -147,6 +151,12 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !ok {
 		return usageErr("listen: -tls-min-version %q: use 1.0, 1.1, 1.2 or 1.3", o.TLSMinVersion)
 	}
+	if o.MaxBody <= 0 || o.MaxBodyInFlight < o.MaxBody {
+		return usageErr("listen: -max-body (%d) must be more than 0 and at most -max-body-inflight (%d)", o.MaxBody, o.MaxBodyInFlight)
+	}
+	if o.MaxReplayIDs <= 0 {
+		return usageErr("listen: -max-replay-ids must be more than 0")
+	}
 	maxQueue := o.MaxQueue
 	if maxQueue == 0 {
 		maxQueue = -1 // -max-queue 0: no queue
@@ -179,7 +189,8 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	srv := listener.New(hooks, listener.Options{
 		URLPrefix: o.URLPrefix, HTTPMethods: methods, Headers: headers, RequestIDHeader: o.RequestID,
 		MaxBody: o.MaxBody, Timeout: o.Timeout, MaxConcurrency: o.MaxConcurrency, MaxQueue: maxQueue,
-		MaxQueuedBytes: o.MaxQueuedBytes, RequestIDLimit: o.RequestIDLimit, Logger: log,
+		MaxQueuedBytes: o.MaxQueuedBytes, MaxBodyInFlight: o.MaxBodyInFlight, MaxReplayIDs: o.MaxReplayIDs,
+		RequestIDLimit: o.RequestIDLimit, Logger: log,
 	})
 	if o.CipherSuites != "" {
 		log.Warn("-cipher-suites is ignored: Go's default cipher suites are used")

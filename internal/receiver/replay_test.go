@@ -78,10 +78,12 @@ func TestStandardWebhooksReplay(t *testing.T) {
 		want(t, post("soft", m...), 200, "ran\n")
 		want(t, post("soft", m...), 409, msgRulesNotMet)
 	})
-	t.Run("a rejected message is not run by a replay with other headers", func(t *testing.T) {
+	t.Run("a message runs its command at most once, whatever the unsigned headers say", func(t *testing.T) {
 		m := stdSigned(key, "msg_1", now, body)
 		want(t, post("env", append(m, "X-Env: staging")...), 200, msgRulesNotMet)
+		want(t, post("env", append(m, "X-Env: prod")...), 200, "ran\n")
 		want(t, post("env", append(m, "X-Env: prod")...), 500, ruleErr)
+		want(t, post("env", append(m, "X-Env: staging")...), 200, msgRulesNotMet)
 	})
 	t.Run("a message turned away for want of room may come again", func(t *testing.T) {
 		first := goCall(t, "POST", ts.URL+"/hooks/busy", body, stdSigned(key, "msg_1", now, body)...)

@@ -44,7 +44,15 @@ func (req *Request) turnedAway() {
 
 // newRequest reads what rules need from r; body has already been read (bounded).
 func newRequest(r *http.Request, body []byte, contentType string) *Request {
-	req := &Request{Method: r.Method, RemoteAddr: r.RemoteAddr, Body: body, header: r.Header,
+	req := newHeadRequest(r)
+	req.setBody(body, contentType)
+	return req
+}
+
+// newHeadRequest reads what is known before the body: the method, the client's
+// address, headers and query.
+func newHeadRequest(r *http.Request) *Request {
+	req := &Request{Method: r.Method, RemoteAddr: r.RemoteAddr, header: r.Header,
 		Headers: map[string]any{}, Query: map[string]any{}}
 	for k, v := range r.Header {
 		if len(v) > 0 {
@@ -56,8 +64,15 @@ func newRequest(r *http.Request, body []byte, contentType string) *Request {
 			req.Query[k] = v[0]
 		}
 	}
+	return req
+}
+
+// setBody takes the body and parses it as contentType (the request's Content-Type
+// when empty) into Payload.
+func (req *Request) setBody(body []byte, contentType string) {
+	req.Body = body
 	if contentType == "" {
-		contentType = r.Header.Get("Content-Type")
+		contentType = req.header.Get("Content-Type")
 	}
 	mt, params, _ := mime.ParseMediaType(contentType)
 	switch {
@@ -79,7 +94,6 @@ func newRequest(r *http.Request, body []byte, contentType string) *Request {
 	case mt == "multipart/form-data":
 		req.Payload = multipartValues(body, params["boundary"])
 	}
-	return req
 }
 
 // maxMultipartParts bounds the fields read from a multipart body (the body itself is

@@ -112,6 +112,115 @@ func (m *MatchRule) evaluate(req *Request, now time.Time) (bool, error) {
 	return false, fmt.Errorf("match type %q is not supported", m.Type)
 }
 
+// outcomes is a set of the results a rule may have: matched, not matched, an error.
+type outcomes uint8
+
+const (
+	mayMatch outcomes = 1 << iota
+	mayFail
+	mayErr
+	anyOutcome = mayMatch | mayFail | mayErr
+)
+
+// before evaluates the rule on what is known before the body is read (headers, query,
+// the method and the client's address): it returns every result the full evaluation
+// may still give. Without mayMatch, the request is turned away without reading its
+// body. It follows Evaluate step by step (and/or stop at the first false/true and at an
+// error), so it never rules out a result Evaluate could give.
+func (r *Rules) before(req *Request, now time.Time) outcomes {
+	soft := func(o outcomes) outcomes {
+		if req.SoftSignatureFailures && o&mayErr != 0 {
+			o |= mayFail // a signature error counts as a mismatch inside and/or
+		}
+		return o
+	}
+	switch {
+	case r.And != nil:
+		var out outcomes
+		for i := range r.And {
+			o := soft(r.And[i].before(req, now))
+			out |= o &^ mayMatch
+			if o&mayMatch == 0 {
+				return out
+			}
+		}
+		return out | mayMatch
+	case r.Or != nil:
+		var out outcomes
+		for i := range r.Or {
+			o := soft(r.Or[i].before(req, now))
+			out |= o &^ mayFail
+			if o&mayFail == 0 {
+				return out
+			}
+		}
+		return out | mayFail
+	case r.Not != nil:
+		o := r.Not.before(req, now)
+		out := o & mayErr
+		if o&mayMatch != 0 {
+			out |= mayFail
+		}
+		if o&mayFail != 0 {
+			out |= mayMatch
+		}
+		return out
+	case r.Match != nil:
+		return r.Match.before(req, now)
+	}
+	return mayFail
+}
+
+func (m *MatchRule) before(req *Request, now time.Time) outcomes {
+	switch m.Type {
+	case MatchIPWhitelist:
+		return known(m.evaluate(req, now))
+	case MatchStandardWebhooks:
+		// The headers and the timestamp are checked first, as Verify does.
+		h := req.header
+		sec, err := strconv.ParseInt(h.Get(sign.HeaderTimestamp), 10, 64)
+		tol := time.Duration(m.Tolerance)
+		if tol <= 0 {
+			tol = 5 * time.Minute
+		}
+		if d := now.Sub(time.Unix(sec, 0)); err != nil || d > tol || d < -tol || h.Get(sign.HeaderSignature) == "" {
+			return mayErr
+		}
+		return anyOutcome
+	case MatchValue, MatchRegex:
+		if !bodyFree(m.Parameter.Source) {
+			return anyOutcome
+		}
+		return known(m.evaluate(req, now))
+	}
+	// payload-hmac-*: a signature that is not there cannot match.
+	if bodyFree(m.Parameter.Source) {
+		if _, err := req.Get(m.Parameter); err != nil {
+			return mayFail
+		}
+	}
+	return anyOutcome
+}
+
+func known(ok bool, err error) outcomes {
+	switch {
+	case err != nil:
+		return mayErr
+	case ok:
+		return mayMatch
+	}
+	return mayFail
+}
+
+// bodyFree reports whether an argument source is known before the body is read.
+func bodyFree(source string) bool {
+	switch source {
+	case SourceHeader, SourceQuery, SourceQueryAlias, SourceRequest, SourceString, SourceEntireHeaders, SourceEntireQuery:
+		return true
+	}
+	return false
+}
+
 // uses reports whether the rule holds a match of type typ.
 func (r *Rules) uses(typ string) bool {
 	switch {
