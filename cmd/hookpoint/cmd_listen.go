@@ -58,6 +58,7 @@ type listenOptions struct {
 	CipherSuites    string
 	ListCiphers     bool
 	SetUID, SetGID  int
+	Validate        bool
 }
 
 type multiFlag []string
@@ -84,6 +85,8 @@ func (o *listenOptions) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.LogFile, "logfile", "", "write the log to this file instead of stderr")
 	fs.StringVar(&o.PIDFile, "pidfile", "", "write the process id to this file")
 	fs.BoolVar(&o.ShowVersion, "version", false, "print the version and exit")
+	fs.BoolVar(&o.Validate, "validate", false, "load the hooks files, print each hook, its command and rule, and the warnings, then exit: 0 when they load, 2 when not")
+	fs.BoolVar(&o.Validate, "check", false, "the same as -validate")
 	fs.DurationVar(&o.Timeout, "timeout", listener.DefaultTimeout, "command timeout for hooks that set none; the process group is killed")
 	fs.IntVar(&o.MaxConcurrency, "max-concurrency", listener.DefaultMaxConcurrency, "commands running at once per hook, for hooks that set none")
 	fs.IntVar(&o.MaxQueue, "max-queue", listener.DefaultMaxQueue, "requests waiting per hook beyond that (0: none); more get 503")
@@ -170,8 +173,15 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if o.Validate {
+		return validateHooks(o, stdout)
+	}
 	load := func() ([]*listener.Hook, error) {
-		return listener.Load(o.Hooks, listener.LoadOptions{Template: o.Template})
+		hooks, warnings, err := listener.Load(o.Hooks, listener.LoadOptions{Template: o.Template})
+		for _, w := range warnings {
+			log.Warn("hooks file: "+w.Msg, "file", w.File, "line", w.Line, "hook", w.Hook)
+		}
+		return hooks, err
 	}
 	hooks, err := load()
 	if err != nil {
@@ -267,6 +277,26 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return nil
 		}
 	}
+}
+
+// validateHooks is -validate: it loads the hooks files as listen would and prints what
+// it found.
+func validateHooks(o *listenOptions, stdout io.Writer) error {
+	if len(o.Hooks) == 0 {
+		return usageErr("listen -validate: name the hooks files with -hooks")
+	}
+	hooks, warnings, err := listener.Load(o.Hooks, listener.LoadOptions{Template: o.Template})
+	for _, w := range warnings {
+		fmt.Fprintf(stdout, "warning: %s\n", w)
+	}
+	if err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("listen: %w", err)}
+	}
+	for _, h := range hooks {
+		fmt.Fprintf(stdout, "hook %q\n  command: %s\n  rule: %s\n", h.ID, h.ExecuteCommand, h.RuleSummary())
+	}
+	fmt.Fprintf(stdout, "%d hook(s), %d warning(s)\n", len(hooks), len(warnings))
+	return nil
 }
 
 // modTimes is a fingerprint of the hooks files' modification times and sizes.

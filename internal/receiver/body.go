@@ -4,7 +4,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"sync/atomic"
+	"time"
 )
 
 // DefaultMaxBodyInFlight bounds the request bodies read or held at once, server-wide.
@@ -14,18 +16,50 @@ const DefaultMaxBodyInFlight = 64 << 20
 type budget struct {
 	max int64
 	n   atomic.Int64
+	// since is the most bytes taken since memory was last given back to the system;
+	// releasing is set while a release is pending.
+	since     atomic.Int64
+	releasing atomic.Bool
 }
 
 // take reserves n bytes; false when that would go past the limit.
 func (b *budget) take(n int64) bool {
-	if b.n.Add(n) > b.max {
+	now := b.n.Add(n)
+	if now > b.max {
 		b.n.Add(-n)
 		return false
 	}
-	return true
+	for {
+		s := b.since.Load()
+		if now <= s || b.since.CompareAndSwap(s, now) {
+			return true
+		}
+	}
 }
 
-func (b *budget) give(n int64) { b.n.Add(-n) }
+// Memory given back after a burst of bodies: without it the process keeps its peak
+// until the runtime's next forced collection, and part of it after that (measured with
+// TestListenMemoryUnderSlowLargeBodies: resident memory 108 MiB over its base for 2
+// minutes, then still 60 MiB over it for as long as it was watched).
+const (
+	releaseAfter = 8 << 20     // bodies of this many bytes at once make a burst
+	releaseQuiet = time.Second // no body in flight for this long ends it
+)
+
+func (b *budget) give(n int64) {
+	if n == 0 {
+		return
+	}
+	if b.n.Add(-n) == 0 && b.since.Load() >= releaseAfter && b.releasing.CompareAndSwap(false, true) {
+		time.AfterFunc(releaseQuiet, func() {
+			defer b.releasing.Store(false)
+			if b.n.Load() == 0 {
+				b.since.Store(0)
+				debug.FreeOSMemory()
+			}
+		})
+	}
+}
 
 func (b *budget) used() int64 { return b.n.Load() }
 

@@ -326,3 +326,52 @@ func ipAllowed(remoteAddr, spec string) (bool, error) {
 	}
 	return false, nil
 }
+
+// RuleSummary describes the hook's trigger rule in one line, without its secrets or
+// compared values: "none" when it has no rule.
+func (h *Hook) RuleSummary() string {
+	if h.TriggerRule == nil {
+		return "none (every request runs the command)"
+	}
+	return h.TriggerRule.summary()
+}
+
+func (r *Rules) summary() string {
+	list := func(op string, rs []Rules) string {
+		parts := make([]string, len(rs))
+		for i := range rs {
+			parts[i] = rs[i].summary()
+		}
+		return op + "(" + strings.Join(parts, ", ") + ")"
+	}
+	switch {
+	case r.And != nil:
+		return list("and", r.And)
+	case r.Or != nil:
+		return list("or", r.Or)
+	case r.Not != nil:
+		return "not(" + r.Not.summary() + ")"
+	case r.Match != nil:
+		m := r.Match
+		param := m.Parameter.Source
+		if m.Parameter.Name != "" {
+			param += " " + m.Parameter.Name
+		}
+		switch m.Type {
+		case MatchValue:
+			return fmt.Sprintf("%s equals a value of %d characters", param, len(m.Value))
+		case MatchRegex:
+			return fmt.Sprintf("%s matches %q", param, m.Regex)
+		case MatchIPWhitelist:
+			return "client address in " + strings.Join(strings.Fields(m.IPRange), " ")
+		case MatchStandardWebhooks:
+			tol := time.Duration(m.Tolerance)
+			if tol <= 0 {
+				tol = 5 * time.Minute
+			}
+			return fmt.Sprintf("standard-webhooks signature (%d secret(s), tolerance %s)", len(strings.Fields(m.Secret)), tol)
+		}
+		return fmt.Sprintf("%s signature in %s", m.Type, param)
+	}
+	return "empty"
+}
