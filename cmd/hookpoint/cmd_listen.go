@@ -112,9 +112,11 @@ func newListenCommand(_ *globalOptions) *cobra.Command {
 		Short: "Serve hooks files in adnanh/webhook's format, with timeouts and limits",
 		Long: `A drop-in replacement for adnanh/webhook: the same hooks files (JSON or YAML), flags and
 responses, at /hooks/{id}; plus a command timeout that kills the process group, a
-concurrency limit and bounded queue per hook (503 when full), a body size limit, a
-standard-webhooks rule type, atomic hot reload and graceful shutdown. Flags take one dash
-or two.`,
+concurrency limit and bounded queue per hook (503 when full), body limits (per request
+and for all bodies in flight), a standard-webhooks rule type that refuses replays,
+warnings for hooks file keys it does not understand, atomic hot reload and graceful
+shutdown. -validate (or --check) loads the hooks files, prints what it found and exits.
+Flags take one dash or two.`,
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runListen(cmd.Context(), args, cmd.OutOrStdout(), cmd.ErrOrStderr())
