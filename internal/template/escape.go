@@ -481,7 +481,6 @@ func checkXML(out []byte) error {
 	return nil
 }
 
-
 // urlParseReason says why a URL did not parse without quoting any of it: net/url's
 // errors quote the URL or the piece at fault, which may be part of a secret.
 func urlParseReason(err error) string {
