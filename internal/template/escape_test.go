@@ -152,6 +152,13 @@ var positions = []position{
 	{
 		name: "url path segment", kind: URL, src: "https://example.com/a/{{.data.v}}/b",
 		reject: func(v string) string {
+			// A receiver that decodes "%2F" (or takes "\\" for "/") before it resolves
+			// the path would see a dot segment.
+			for _, piece := range strings.FieldsFunc(v, func(r rune) bool { return r == '/' || r == '\\' }) {
+				if piece == "." || piece == ".." {
+					return "a whole path segment"
+				}
+			}
 			if v == "." || v == ".." {
 				return "a whole path segment"
 			}

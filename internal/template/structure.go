@@ -394,6 +394,9 @@ func (o origins) checkURL(out []byte) error {
 	if h1 < a1 && s[h1] == ':' && !own(h1) {
 		return errf(URL, "a value adds a port to the URL's host")
 	}
+	if h1 < a1 && s[h1] == ':' && h1+1 == a1 {
+		return errf(URL, "the URL has a ':' after its host but no port number")
+	}
 	for i := h0; i < h1; i++ {
 		if !own(i) && s[i] == ':' && !strings.HasPrefix(hostPart, "[") {
 			return errf(URL, "a value adds a port to the URL's host")
@@ -420,21 +423,13 @@ func (o origins) checkURL(out []byte) error {
 		if i < p1 && !own(i) {
 			return errf(URL, "a value adds a path segment")
 		}
-		if i > seg {
-			raw := s[seg:i]
-			if raw[0] == '/' {
-				raw, seg = raw[1:], seg+1
+		if i > seg || seg == a1 {
+			start := seg
+			if start < i && s[start] == '/' {
+				start++
 			}
-			dec, err := url.PathUnescape(raw)
-			if err != nil {
-				dec = raw
-			}
-			if dec == "." || dec == ".." {
-				for j := seg; j < i; j++ {
-					if !own(j) {
-						return errf(URL, "values cannot make %q a whole path segment: it would move the request to another path", dec)
-					}
-				}
+			if o.valueIn(start, i, baseEnd) && dotSegment(s[start:i]) {
+				return errf(URL, "values cannot make a whole path segment of \".\" or \"..\" (even percent-encoded, or after a \"/\" is decoded): it would move the request to another path")
 			}
 		}
 		seg = i
@@ -452,6 +447,40 @@ func (o origins) checkURL(out []byte) error {
 		}
 	}
 	return nil
+}
+
+// valueIn reports whether a value other than the base (which ends at baseEnd) wrote any
+// of [a, b), or stands there with empty text: an empty value next to a literal "."
+// makes a segment as surely as a value ".".
+func (o origins) valueIn(a, b, baseEnd int) bool {
+	for _, sp := range o.spans {
+		if sp.end <= baseEnd && sp.end > sp.start {
+			continue
+		}
+		if sp.start > b {
+			break
+		}
+		if (sp.start < b && sp.end > a) || (sp.start == sp.end && sp.start >= a && sp.start <= b) {
+			return true
+		}
+	}
+	return false
+}
+
+// dotSegment reports whether a path segment is, or decodes to something that holds, a
+// "." or ".." segment: receivers that decode percent-escapes (or treat "\\" as "/")
+// before they resolve the path would see one.
+func dotSegment(raw string) bool {
+	dec, err := url.PathUnescape(raw)
+	if err != nil {
+		dec = raw
+	}
+	for _, piece := range strings.FieldsFunc(dec, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if piece == "." || piece == ".." {
+			return true
+		}
+	}
+	return dec == "." || dec == ".."
 }
 
 // ---- form ----
