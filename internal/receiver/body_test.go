@@ -161,6 +161,21 @@ func TestRejectedBeforeTheBody(t *testing.T) {
 	})
 }
 
+// TestUnknownHookAnsweredBeforeTheBody: a request for a hook that does not exist, or
+// with a method the hook does not take, is answered without waiting for its body.
+func TestUnknownHookAnsweredBeforeTheBody(t *testing.T) {
+	t.Parallel()
+	h := shHook("post-only", "true")
+	h.HTTPMethods = []string{"PUT"}
+	_, ts := serve(t, Options{}, compile(t, h)...)
+	if got := startRaw(t, ts.URL, "/hooks/nope", 1000, "{").answer(t); got.code != 404 || got.body != msgNotFound {
+		t.Fatalf("unknown hook: %d %q", got.code, got.body)
+	}
+	if got := startRaw(t, ts.URL, "/hooks/post-only", 1000, "{").answer(t); got.code != 405 {
+		t.Fatalf("wrong method: %d %q", got.code, got.body)
+	}
+}
+
 // TestBodiesInFlightAreBounded: the bodies being read or held by requests are bounded
 // server-wide; a request that would go past the budget gets 503 (at once when its
 // Content-Length says so), and the budget is free again once requests end.

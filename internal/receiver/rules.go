@@ -99,6 +99,10 @@ func (m *MatchRule) evaluate(req *Request, now time.Time) (bool, error) {
 	}
 	switch m.Type {
 	case MatchValue:
+		if m.templated && m.Value == "" {
+			// Refused at load; should such a rule be built anyway, it lets nothing in.
+			return false, errors.New("match value from the template is empty")
+		}
 		return subtle.ConstantTimeCompare([]byte(arg), []byte(m.Value)) == 1, nil
 	case MatchRegex:
 		return m.re.MatchString(arg), nil

@@ -300,12 +300,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h := s.set.Load().byID[id]
 	if h == nil {
+		if r.ContentLength != 0 {
+			unread(w)
+		}
 		w.WriteHeader(http.StatusNotFound)
 		fmt.Fprint(w, msgNotFound)
 		log.Info("hook not found", "hook", id)
 		return
 	}
 	if !s.methodAllowed(h, r.Method) {
+		if r.ContentLength != 0 {
+			unread(w)
+		}
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		log.Info("method not allowed", "hook", id, "method", r.Method)
 		return
