@@ -607,7 +607,7 @@ func TestLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = config.Load(big)
-	checkIssues(t, err, big, want{0, "", "larger than 8388608 bytes"})
+	checkIssues(t, err, big, want{0, "", "cannot read the config file: larger than the limit of 8388608 bytes"})
 }
 
 // TestParseName: the name given is the File of every issue; without one, "config".
