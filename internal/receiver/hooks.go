@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/hookpoint/hookpoint/internal/config"
+	"github.com/hookpoint/hookpoint/internal/safefile"
 	"os"
 	"regexp"
 	"strings"
@@ -148,14 +149,7 @@ const maxHooksFile = 8 << 20
 
 // LoadFile reads one hooks file (JSON or YAML: a list of hooks).
 func LoadFile(path string, o LoadOptions) ([]*Hook, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("hooks file: %w", err)
-	}
-	if st.Size() > maxHooksFile {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxHooksFile)
-	}
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, maxHooksFile)
 	if err != nil {
 		return nil, fmt.Errorf("hooks file: %w", err)
 	}
