@@ -10,6 +10,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/hookpoint/hookpoint/internal/safefile"
 )
 
 // Record is one hook execution (one attempt).
@@ -44,9 +46,11 @@ type File struct {
 	err error
 }
 
-// OpenFile opens (creating it with mode 0600 if needed) a journal file for appending.
+// OpenFile opens (creating it with mode 0600 if needed) a journal file for appending:
+// a regular file, or a character device such as /dev/null. A FIFO is refused, not
+// waited on.
 func OpenFile(path string) (*File, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	f, err := safefile.OpenAppend(path, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}

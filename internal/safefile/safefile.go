@@ -132,10 +132,28 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 // device such as /dev/null or /dev/stderr. A FIFO (whose open would wait for a reader,
 // and whose writes for the reader to read), directory or socket is refused.
 func OpenAppend(path string, perm fs.FileMode) (*os.File, error) {
+	return openWrite(path, os.O_APPEND, perm)
+}
+
+// WriteFile writes data to path as os.WriteFile does, with the same refusals as
+// OpenAppend.
+func WriteFile(path string, data []byte, perm fs.FileMode) error {
+	f, err := openWrite(path, os.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func openWrite(path string, flag int, perm fs.FileMode) (*os.File, error) {
 	if st, err := os.Stat(path); err == nil && !writable(st.Mode()) {
 		return nil, &Error{Path: path, Err: notRegular{kind(st.Mode())}}
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NONBLOCK|syscall.O_NOCTTY, perm)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|flag|syscall.O_NONBLOCK|syscall.O_NOCTTY, perm)
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +162,7 @@ func OpenAppend(path string, perm fs.FileMode) (*os.File, error) {
 		err = &Error{Path: path, Err: notRegular{kind(st.Mode())}}
 	}
 	if err == nil {
-		// Writes to a terminal or pipe-like device wait as usual from here on.
+		// Writes to a terminal or other device wait as usual from here on.
 		err = syscall.SetNonblock(int(f.Fd()), false)
 	}
 	if err != nil {

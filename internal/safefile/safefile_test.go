@@ -88,3 +88,19 @@ func TestOpenAppend(t *testing.T) {
 		f.Close()
 	}
 }
+
+func TestWriteFile(t *testing.T) {
+	t.Parallel()
+	if err := safefile.WriteFile(fifo(t), []byte("1\n"), 0o644); !errors.Is(err, safefile.ErrNotRegular) {
+		t.Fatalf("WriteFile(fifo) = %v", err)
+	}
+	p := filepath.Join(t.TempDir(), "pid")
+	for _, s := range []string{"12345\n", "6\n"} {
+		if err := safefile.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := os.ReadFile(p); string(b) != s {
+			t.Errorf("file holds %q, want %q", b, s)
+		}
+	}
+}
