@@ -43,6 +43,9 @@ type Hook struct {
 	Timeout        Duration `yaml:"timeout" json:"timeout"`
 	MaxConcurrency int      `yaml:"max-concurrency" json:"max-concurrency"`
 	MaxQueue       int      `yaml:"max-queue" json:"max-queue"`
+	// KeepChildren leaves what the command started in the background running after it
+	// ends; by default its process group is killed then.
+	KeepChildren bool `yaml:"keep-children" json:"keep-children"`
 }
 
 // Header is a response header.
