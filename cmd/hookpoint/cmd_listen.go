@@ -330,9 +330,9 @@ func (o *listenOptions) logger(stderr io.Writer) (*slog.Logger, func(), error) {
 	ho := &slog.HandlerOptions{Level: level}
 	switch o.LogFormat {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, ho)), closeFn, nil
+		return boundedLogger(slog.NewTextHandler(w, ho)), closeFn, nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, ho)), closeFn, nil
+		return boundedLogger(slog.NewJSONHandler(w, ho)), closeFn, nil
 	}
 	closeFn()
 	return nil, nil, usageErr("listen: -log-format %q: use text or json", o.LogFormat)
