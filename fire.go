@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hookpoint/hookpoint/internal/clip"
@@ -209,8 +210,19 @@ func (e *Engine) finish(h *config.Hook, ev *Event, r *render.Rendered, deliveryI
 		DeliveryID: deliveryID, Action: res.Action, Mode: res.Mode, Target: res.Target, Attempt: attempt,
 		Outcome: d.Outcome, Status: d.Status, ExitCode: d.ExitCode,
 		DurationMS: float64(d.Duration.Microseconds()) / 1000, Error: res.Error, Response: mask(d.Excerpt),
+		Truncated: truncated(res.Truncated, d.ExcerptCut),
 	})
 	return res
+}
+
+// truncated names the cut fields of a journal record: those of the result, and the
+// response when its excerpt is only the start.
+func truncated(result []string, excerptCut bool) []string {
+	t := slices.Clone(result)
+	if excerptCut {
+		t = append(t, "response")
+	}
+	return t
 }
 
 // Preview is a hook rendered for display: what it would send or run, secrets masked.

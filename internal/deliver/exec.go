@@ -55,7 +55,8 @@ func run(parent context.Context, c *render.Command) Result {
 	if cmd.Process != nil && (ctx.Err() != nil || !c.KeepChildren) {
 		endGroup(cmd.Process.Pid)
 	}
-	res := Result{Excerpt: out.excerpt(c.Mask), Output: out.output()}
+	res := Result{Output: out.output()}
+	res.Excerpt, res.ExcerptCut = out.excerpt(c.Mask)
 	exited := cmd.ProcessState != nil && cmd.ProcessState.Exited()
 	if cmd.ProcessState != nil {
 		code := exitCode(cmd.ProcessState)
@@ -135,7 +136,7 @@ func (s *syncBuffer) output() string {
 	return string(s.b.buf)
 }
 
-func (s *syncBuffer) excerpt(mask func(string) string) string {
+func (s *syncBuffer) excerpt(mask func(string) string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.excerpt(mask)

@@ -174,8 +174,8 @@ func (h *HTTP) send(parent context.Context, r *render.Request, deliveryID string
 		return Result{Outcome: Failed, Error: err.Error()}
 	}
 	defer resp.Body.Close()
-	excerpt, rerr := readExcerpt(resp.Body, r.Mask)
-	res := Result{Status: resp.StatusCode, Excerpt: excerpt}
+	excerpt, cut, rerr := readExcerpt(resp.Body, r.Mask)
+	res := Result{Status: resp.StatusCode, Excerpt: excerpt, ExcerptCut: cut}
 	switch {
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
 		res.Outcome = Failed
@@ -236,18 +236,21 @@ var excerptPool = sync.Pool{New: func() any { b := make([]byte, MaxExcerpt+maskS
 
 // readExcerpt keeps the start of a body, masked and bounded to MaxExcerpt, and reads (up
 // to maxDrain more) past it so that the connection can be reused.
-func readExcerpt(body io.Reader, mask func(string) string) (string, error) {
+func readExcerpt(body io.Reader, mask func(string) string) (string, bool, error) {
 	bp := excerptPool.Get().(*[]byte)
 	defer excerptPool.Put(bp)
 	n, err := io.ReadFull(body, *bp)
 	raw := (*bp)[:n]
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return excerpt(raw, false, mask), nil
+		ex, cut := excerpt(raw, false, mask)
+		return ex, cut, nil
 	}
 	if err != nil {
 		// Cut short at an arbitrary point, perhaps inside a secret.
-		return excerpt(raw, true, mask), err
+		ex, cut := excerpt(raw, true, mask)
+		return ex, cut, err
 	}
 	more, err := io.Copy(io.Discard, io.LimitReader(body, maxDrain))
-	return excerpt(raw, more > 0 || err != nil, mask), err
+	ex, cut := excerpt(raw, more > 0 || err != nil, mask)
+	return ex, cut, err
 }
