@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -112,5 +114,40 @@ func TestHugeValueBoundedInJournalLogsAndOutput(t *testing.T) {
 	}
 	if n != 6 {
 		t.Errorf("%d journal lines, want 6", n)
+	}
+}
+
+// TestListenLogLinesBounded: a 512 KiB request id (and hook id) gives log lines of
+// listen that are bounded and say the value was cut.
+func TestListenLogLinesBounded(t *testing.T) {
+	t.Parallel()
+	hooks := filepath.Join(t.TempDir(), "hooks.json")
+	if err := os.WriteFile(hooks, []byte(`[{"id": "h", "execute-command": "/bin/true"}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l := startListen(t, "-hooks", hooks, "-x-request-id")
+	big := strings.Repeat("r", 512<<10)
+	for _, path := range []string{"/hooks/h", "/hooks/" + strings.Repeat("i", 256<<10)} {
+		req, _ := http.NewRequest("POST", l.base+path, strings.NewReader("{}"))
+		req.Header.Set("X-Request-Id", big)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	eventually(t, "listen to log both requests", func() bool {
+		s := l.stderr.String()
+		return strings.Contains(s, "command finished") && strings.Contains(s, "hook not found")
+	})
+	l.signal(t, syscall.SIGTERM)
+	p := l.wait(t)
+	for _, line := range strings.Split(strings.TrimSpace(p.stderr), "\n") {
+		if len(line) > maxLine {
+			t.Errorf("a %d-byte log line: %.200s", len(line), line)
+		}
+		if strings.Contains(line, "rrrrrrrr") && !strings.Contains(line, "…[cut ") {
+			t.Errorf("a log line with the request id does not say it was cut: %.200s", line)
+		}
 	}
 }
