@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -38,6 +37,9 @@ func decodeObject(body []byte) (map[string]any, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, &FieldError{Message: "the body is empty; expected a JSON object"}
 	}
+	if !json.Valid(body) {
+		return nil, syntaxError(body)
+	}
 	d := &decoder{body: body, dec: json.NewDecoder(bytes.NewReader(body))}
 	d.dec.UseNumber()
 	tok, err := d.token()
@@ -47,15 +49,25 @@ func decodeObject(body []byte) (map[string]any, error) {
 	if tok != json.Delim('{') {
 		return nil, &FieldError{Message: "expected a JSON object, got " + tokenKind(tok)}
 	}
-	m, err := d.object("", 1)
-	if err != nil {
-		return nil, err
+	return d.object("", 1)
+}
+
+// syntaxError describes what makes body, which is not valid JSON, invalid. Unmarshal
+// checks the whole body before it decodes anything, and its SyntaxError's offset counts
+// the byte at fault.
+func syntaxError(body []byte) error {
+	var syn *json.SyntaxError
+	if err := json.Unmarshal(body, new(struct{})); !errors.As(err, &syn) {
+		return &FieldError{Message: "malformed JSON"}
 	}
-	// InputOffset is just past the object's closing brace: only white space may follow.
-	if off := skipSpace(body, d.dec.InputOffset()); off < int64(len(body)) {
-		return nil, &FieldError{Message: "unexpected data after the JSON object at " + position(body, off)}
+	at := position(body, syn.Offset-1)
+	switch {
+	case syn.Offset >= int64(len(body)) && strings.HasPrefix(syn.Error(), "unexpected end"):
+		return &FieldError{Message: "malformed JSON: the body ends at " + position(body, int64(len(body))) + " before the JSON value is complete"}
+	case strings.HasSuffix(syn.Error(), "after top-level value"):
+		return &FieldError{Message: "unexpected data after the JSON object at " + at}
 	}
-	return m, nil
+	return &FieldError{Message: "malformed JSON at " + at + ": " + syn.Error()}
 }
 
 type decoder struct {
@@ -63,19 +75,13 @@ type decoder struct {
 	dec  *json.Decoder
 }
 
+// token reads the next token of a body already known to be valid JSON.
 func (d *decoder) token() (json.Token, error) {
 	tok, err := d.dec.Token()
-	if err == nil {
-		return tok, nil
+	if err != nil {
+		return nil, &FieldError{Message: "malformed JSON at " + position(d.body, d.dec.InputOffset())}
 	}
-	var syn *json.SyntaxError
-	switch {
-	case errors.As(err, &syn):
-		return nil, &FieldError{Message: "malformed JSON at " + position(d.body, syn.Offset) + ": " + syn.Error()}
-	case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
-		return nil, &FieldError{Message: "malformed JSON: the body ends at " + position(d.body, int64(len(d.body))) + " before the JSON value is complete"}
-	}
-	return nil, &FieldError{Message: "malformed JSON at " + position(d.body, d.dec.InputOffset())}
+	return tok, nil
 }
 
 // value reads the value whose first token is tok.
@@ -150,15 +156,6 @@ func position(body []byte, off int64) string {
 	line := bytes.Count(before, []byte{'\n'}) + 1
 	col := utf8.RuneCount(before[bytes.LastIndexByte(before, '\n')+1:]) + 1
 	return fmt.Sprintf("line %d, column %d (byte %d)", line, col, off)
-}
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-func skipSpace(body []byte, off int64) int64 {
-	for off < int64(len(body)) && isSpace(body[off]) {
-		off++
-	}
-	return off
 }
 
 // kind names the JSON type of a decoded value.

@@ -44,7 +44,11 @@ func (VirtFusion) Authenticate(r *Request, cfg Config) error {
 	if !strings.EqualFold(scheme, "Bearer") {
 		return unauthorized("the Authorization header is not a Bearer credential")
 	}
-	token, err := base64.StdEncoding.Strict().DecodeString(strings.TrimSpace(cred))
+	cred = strings.TrimSpace(cred)
+	if cred == "" {
+		return unauthorized("the Bearer credential is empty")
+	}
+	token, err := base64.StdEncoding.Strict().DecodeString(cred)
 	if err != nil {
 		return unauthorized("the bearer credential is not base64: VirtFusion sends Bearer base64(token)")
 	}
@@ -77,7 +81,7 @@ func (VirtFusion) Parse(r *Request) (*event.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	evName, ok, err := vfField(r.Header, vfHeaderEvent, m, "event")
+	evName, ok, err := vfField(r.Header, vfHeaderEvent, m, "event", false)
 	if err != nil {
 		return nil, err
 	}
@@ -87,15 +91,15 @@ func (VirtFusion) Parse(r *Request) (*event.Event, error) {
 	if err := checkName(evName, "event"); err != nil {
 		return nil, err
 	}
-	status, _, err := vfField(r.Header, vfHeaderEventStatus, m, "eventStatus")
+	status, _, err := vfField(r.Header, vfHeaderEventStatus, m, "eventStatus", false)
 	if err != nil {
 		return nil, err
 	}
-	hookID, _, err := vfField(r.Header, vfHeaderHook, m, "hookId")
+	hookID, _, err := vfField(r.Header, vfHeaderHook, m, "hookId", true)
 	if err != nil {
 		return nil, err
 	}
-	hookEventID, _, err := vfField(r.Header, vfHeaderHookEvent, m, "hookEventId")
+	hookEventID, _, err := vfField(r.Header, vfHeaderHookEvent, m, "hookEventId", true)
 	if err != nil {
 		return nil, err
 	}
@@ -144,8 +148,8 @@ func (VirtFusion) Parse(r *Request) (*event.Event, error) {
 }
 
 // vfField reads one envelope field from its header and the body; when both carry it they
-// must agree.
-func vfField(h http.Header, header string, m map[string]any, key string) (string, bool, error) {
+// must agree. In the body, an id (numeric) may be text or a number, a name only text.
+func vfField(h http.Header, header string, m map[string]any, key string, numeric bool) (string, bool, error) {
 	hv, inHeader := "", false
 	switch vs := h.Values(header); len(vs) {
 	case 0:
@@ -157,7 +161,11 @@ func vfField(h http.Header, header string, m map[string]any, key string) (string
 	if len(hv) > maxID {
 		return "", false, &FieldError{Field: header, Message: "too long"}
 	}
-	bv, inBody, err := id(m, key, key)
+	read := id
+	if !numeric {
+		read = str
+	}
+	bv, inBody, err := read(m, key, key)
 	if err != nil {
 		return "", false, err
 	}
