@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -220,4 +223,52 @@ func TestXOTooLarge(t *testing.T) {
 	body = bytes.Repeat([]byte(" "), XOMaxBody)
 	copy(body, `{"callId":"a","method":"vm.start","type":"pre"}`)
 	parse(t, XO{}, &Request{Body: body})
+}
+
+// TestXOOverSocket sends the request XO's web-hooks plugin makes (a POST with only
+// Content-Type set by the plugin) to /v1/ingest/xo/{secret} on a real HTTP server, and
+// checks the answer is 200 even when a hook aborts: XO runs the call anyway.
+func TestXOOverSocket(t *testing.T) {
+	t.Parallel()
+	const secret = "3f9c0b7e1d2a4c6e8f0a1b3c5d7e9f10"
+	for _, tc := range []struct {
+		name    string
+		path    string
+		outcome Outcome
+		status  int
+	}{
+		{"hooks proceed", secret, Outcome{Verdict: Proceed}, 200},
+		{"a hook aborts", secret, Outcome{Verdict: Abort, AbortedBy: "freeze-app"}, 200},
+		{"another secret", "3f9c0b7e1d2a4c6e8f0a1b3c5d7e9f11", Outcome{Verdict: Proceed}, 401},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			events := make(chan *event.Event, 1)
+			mux := http.NewServeMux()
+			mux.Handle("POST /v1/ingest/xo/{secret}", ingestHandler(t, XO{}, Config{Secret: secret}, tc.outcome, events))
+			srv := httptest.NewServer(mux)
+			defer srv.Close()
+			body := payload(t, "xo/pre.json")
+			raw := "POST /v1/ingest/xo/" + tc.path + " HTTP/1.1\r\n" +
+				"Content-Type: application/json\r\n" +
+				"Host: " + srv.Listener.Addr().String() + "\r\n" +
+				fmt.Sprintf("Content-Length: %d\r\n", len(body)) +
+				"Connection: close\r\n\r\n" + string(body)
+			resp := sendRaw(t, srv.Listener.Addr().String(), raw)
+			if resp.status != tc.status {
+				t.Fatalf("status %d, want %d (body %s)", resp.status, tc.status, resp.body)
+			}
+			if tc.status != 200 {
+				return
+			}
+			ev := <-events
+			want := fmt.Sprintf(`{"event_id":%q,"verdict":%q}`, ev.ID, tc.outcome.Verdict)
+			if tc.outcome.Verdict == Abort {
+				want = fmt.Sprintf(`{"event_id":%q,"verdict":"abort","aborted_by":"freeze-app","message":"hook freeze-app aborted xo.vm.snapshot.pre; Xen Orchestra runs the call anyway"}`, ev.ID)
+			}
+			if string(resp.body) != want {
+				t.Errorf("answer %s\nwant   %s", resp.body, want)
+			}
+		})
+	}
 }
