@@ -67,4 +67,3 @@ func TestGenericParseErrors(t *testing.T) {
 		})
 	}
 }
-
