@@ -116,18 +116,23 @@ func (XO) Parse(r *Request) (*event.Event, error) {
 	if len(user) > 0 {
 		ev.Data["user"] = user
 	}
-	for _, key := range []string{"timestamp", "duration"} {
-		n, ok, err := number(m, key, key)
-		if err != nil {
-			return nil, err
-		}
-		if ok && (key == "timestamp" || phase == "post") {
-			ev.Data[key] = n
-		}
+	ts, ok, err := number(m, "timestamp", "timestamp")
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		ev.Data["timestamp"] = ts
 	}
 	if phase == "pre" {
 		ev.Gate = true
 		return ev, nil
+	}
+	duration, ok, err := number(m, "duration", "duration")
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		ev.Data["duration"] = duration
 	}
 	if e := m["error"]; e != nil {
 		ev.Status = event.StatusFail
