@@ -73,10 +73,10 @@ type Template struct {
 	pool     sync.Pool // of *instance
 }
 
-// Ref is a reference to a secret source found in a template: env "NAME" or file "PATH"
-// with a constant argument.
+// Ref is a reference to a secret source found in a template: env "NAME", file "PATH" or
+// secret "NAME" with a constant argument.
 type Ref struct {
-	Func string // "env" or "file"
+	Func string // "env", "file" or "secret"
 	Arg  string
 }
 
@@ -130,7 +130,7 @@ func Parse(name, src string, kind Kind) (*Template, error) {
 				if len(x.Args) == 2 {
 					id, ok1 := x.Args[0].(*parse.IdentifierNode)
 					s, ok2 := x.Args[1].(*parse.StringNode)
-					if ok1 && ok2 && (id.Ident == "env" || id.Ident == "file") {
+					if ok1 && ok2 && (id.Ident == "env" || id.Ident == "file" || id.Ident == "secret") {
 						t.refs = append(t.refs, Ref{Func: id.Ident, Arg: s.Text})
 					}
 				}
@@ -226,6 +226,9 @@ type Scope struct {
 	data      map[string]any
 	lookupEnv func(string) (string, bool)
 	readFile  func(string) ([]byte, error)
+	// lookupSecret reads the stored secrets of a hook managed through the API; nil for
+	// config-file hooks.
+	lookupSecret func(string) (string, bool)
 	// secrets holds every secret read and every value computed from one.
 	secrets   []string
 	secretSet map[string]struct{}
@@ -246,6 +249,13 @@ func (s *Scope) WithSecretSources(lookupEnv func(string) (string, bool), readFil
 	if readFile != nil {
 		s.readFile = readFile
 	}
+	return s
+}
+
+// WithStoredSecrets lets the secret function read the stored secrets of a hook managed
+// through the server's API.
+func (s *Scope) WithStoredSecrets(lookup func(string) (string, bool)) *Scope {
+	s.lookupSecret = lookup
 	return s
 }
 
