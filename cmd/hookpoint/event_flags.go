@@ -64,11 +64,16 @@ func (o *eventOptions) data() (map[string]any, error) {
 			}
 			raw = b
 		}
-		if err := json.Unmarshal(raw, &data); err != nil {
-			return nil, usageErr("--data: not a JSON object: %v", err)
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, usageErr("--data: not valid JSON: %v", err)
 		}
-		if data == nil {
-			data = map[string]any{}
+		switch x := v.(type) {
+		case map[string]any:
+			data = x
+		case nil: // null: no data
+		default:
+			return nil, usageErr(`--data: write a JSON object such as {"vmid": 101}, not %s`, jsonKind(x))
 		}
 	}
 	for _, kv := range o.Vars {
@@ -79,6 +84,21 @@ func (o *eventOptions) data() (map[string]any, error) {
 		data[k] = v
 	}
 	return data, nil
+}
+
+// jsonKind names what a JSON value is, for messages.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case []any:
+		return "a list"
+	case string:
+		return "a string"
+	case float64:
+		return "a number"
+	case bool:
+		return "true or false"
+	}
+	return "that"
 }
 
 // build returns the event of type typ described by the flags.

@@ -117,7 +117,21 @@ func render(scope *template.Scope, t *template.Template) (string, error) {
 	if t == nil {
 		return "", nil
 	}
-	return scope.Render(t)
+	out, err := scope.Render(t)
+	if err != nil {
+		return "", fieldless(t, err)
+	}
+	return out, nil
+}
+
+// fieldless returns a rendering error without what the template package may put in front
+// of it: the template's name (the config path of the field, which the caller names
+// itself) and the kind of text (url: ...), so that a message names its field once.
+func fieldless(t *template.Template, err error) error {
+	if inner := errors.Unwrap(err); inner != nil {
+		err = inner // "<name>: <error>"
+	}
+	return errors.New(strings.TrimPrefix(err.Error(), t.Kind().String()+": "))
 }
 
 // contentTypes are the defaults per body type.
@@ -162,7 +176,7 @@ func httpRequest(scope *template.Scope, h *config.Hook, ev *event.Event, deliver
 		req.Header.Set("Content-Type", contentTypes[a.BodyType])
 	}
 	for _, name := range ct.HeaderNames {
-		v, err := scope.Render(ct.Headers[name])
+		v, err := render(scope, ct.Headers[name])
 		if err != nil {
 			return nil, fmt.Errorf("headers.%s: %w", name, err)
 		}
@@ -174,7 +188,7 @@ func httpRequest(scope *template.Scope, h *config.Hook, ev *event.Event, deliver
 		}
 	}
 	for i, t := range ct.Secrets {
-		s, err := scope.Render(t)
+		s, err := render(scope, t)
 		if err != nil {
 			return nil, fmt.Errorf("sign.secret[%d]: %w", i, err)
 		}
@@ -192,7 +206,7 @@ func httpRequest(scope *template.Scope, h *config.Hook, ev *event.Event, deliver
 func renderBody(scope *template.Scope, a *config.HTTP, ct *config.HTTPTemplates, ev *event.Event) ([]byte, error) {
 	switch {
 	case ct.Body != nil:
-		s, err := scope.Render(ct.Body)
+		s, err := render(scope, ct.Body)
 		return []byte(s), err
 	case ct.Tree != nil:
 		v, err := renderTree(scope, ct.Tree)
@@ -215,7 +229,7 @@ func renderBody(scope *template.Scope, a *config.HTTP, ct *config.HTTPTemplates,
 func renderTree(scope *template.Scope, v any) (any, error) {
 	switch x := v.(type) {
 	case *template.Template:
-		return scope.Render(x)
+		return render(scope, x)
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, c := range x {
@@ -351,7 +365,7 @@ func command(scope *template.Scope, h *config.Hook, ev *event.Event, opts Option
 	} else {
 		cmd.Argv = []string{a.Command}
 		for i, t := range ct.Args {
-			s, err := scope.Render(t)
+			s, err := render(scope, t)
 			if err != nil {
 				return nil, fmt.Errorf("args[%d]: %w", i, err)
 			}
@@ -360,7 +374,7 @@ func command(scope *template.Scope, h *config.Hook, ev *event.Event, opts Option
 	}
 	extra := append(ev.Env(), "HOOKPOINT_HOOK="+h.ID)
 	for _, name := range ct.EnvNames {
-		s, err := scope.Render(ct.Env[name])
+		s, err := render(scope, ct.Env[name])
 		if err != nil {
 			return nil, fmt.Errorf("env.%s: %w", name, err)
 		}
