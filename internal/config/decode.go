@@ -352,4 +352,4 @@ func aliasIssue(file string, root *yaml.Node) (Issue, bool) {
 }
 
 // maxExpanded bounds the values a document may stand for through its aliases.
-const maxExpanded = 1 << 20
+const maxExpanded = 100_000
