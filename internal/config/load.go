@@ -137,8 +137,9 @@ func Parse(name string, data []byte) (*Config, error) {
 // commands that report problems, such as hookpoint check.
 func Inspect(path string) (*Config, []Issue) {
 	data, err := readFile(path)
-	if err != nil {
-		return nil, err.(*Error).Issues
+	var ce *Error
+	if errors.As(err, &ce) {
+		return nil, ce.Issues
 	}
 	return InspectData(path, data)
 }
