@@ -69,6 +69,7 @@ func (a *asyncDelivery) enqueue(h *config.Hook, ev *Event) Result {
 		return fin
 	}
 	res.Target = r.Target()
+	res.bound()
 	a.mu.Lock()
 	if a.draining {
 		a.mu.Unlock()

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/hookpoint/hookpoint/internal/clip"
 	"github.com/hookpoint/hookpoint/internal/config"
 	"github.com/hookpoint/hookpoint/internal/deliver"
 	"github.com/hookpoint/hookpoint/internal/event"
@@ -48,6 +50,20 @@ type Result struct {
 	Duration   time.Duration `json:"duration"`
 	// Policy is the on_failure policy that applied when the hook failed.
 	Policy string `json:"policy,omitempty"`
+	// Truncated names the fields ("target", "error") that were cut to the journal's
+	// bounds; each cut value ends with "…[cut N bytes]".
+	Truncated []string `json:"truncated,omitempty"`
+}
+
+// bound cuts the values of r to the journal's bounds (after masking, which has been
+// done: no part of a secret is left to cut).
+func (r *Result) bound() {
+	if s, cut := clip.String(r.Target, journal.MaxTarget); cut {
+		r.Target, r.Truncated = s, append(r.Truncated, "target")
+	}
+	if s, cut := clip.String(r.Error, journal.MaxError); cut {
+		r.Error, r.Truncated = s, append(r.Truncated, "error")
+	}
 }
 
 // Failed reports whether the hook ran and did not succeed.
@@ -188,13 +204,25 @@ func (e *Engine) finish(h *config.Hook, ev *Event, r *render.Rendered, deliveryI
 		HookID: h.ID, DeliveryID: deliveryID, Action: h.Action(), Mode: mode(h), Target: target,
 		Outcome: d.Outcome, Status: d.Status, ExitCode: d.ExitCode, Error: mask(d.Error), Duration: d.Duration,
 	}
+	res.bound()
 	e.record(journal.Record{
 		Time: e.opts.Now().UTC(), RunID: ev.Run.ID, EventID: ev.ID, EventType: ev.Type, HookID: h.ID,
-		DeliveryID: deliveryID, Action: res.Action, Mode: res.Mode, Target: target, Attempt: attempt,
+		DeliveryID: deliveryID, Action: res.Action, Mode: res.Mode, Target: res.Target, Attempt: attempt,
 		Outcome: d.Outcome, Status: d.Status, ExitCode: d.ExitCode,
 		DurationMS: float64(d.Duration.Microseconds()) / 1000, Error: res.Error, Response: mask(d.Excerpt),
+		Truncated: truncated(res.Truncated, d.ExcerptCut),
 	})
 	return res
+}
+
+// truncated names the cut fields of a journal record: those of the result, and the
+// response when its excerpt is only the start.
+func truncated(result []string, excerptCut bool) []string {
+	t := slices.Clone(result)
+	if excerptCut {
+		t = append(t, "response")
+	}
+	return t
 }
 
 // Preview is a hook rendered for display: what it would send or run, secrets masked.

@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	listener "github.com/hookpoint/hookpoint/internal/receiver"
+	"github.com/hookpoint/hookpoint/internal/safefile"
 	"github.com/hookpoint/hookpoint/internal/version"
 )
 
@@ -208,12 +209,20 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		log.Warn("-cipher-suites is ignored: Go's default cipher suites are used")
 	}
 	if o.PIDFile != "" {
-		if err := os.WriteFile(o.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		if err := safefile.WriteFile(o.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 			return usageErr("listen: -pidfile: %v", err)
 		}
 		defer os.Remove(o.PIDFile)
 	}
 
+	tlsConfig := &tls.Config{MinVersion: tlsMin}
+	if o.Secure {
+		cert, err := loadKeyPair(o.Cert, o.Key)
+		if err != nil {
+			return &exitError{code: 1, err: fmt.Errorf("listen: %w", err)}
+		}
+		tlsConfig.Certificates = []tls.Certificate{cert}
+	}
 	addr := net.JoinHostPort(o.IP, strconv.Itoa(o.Port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -226,7 +235,7 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		TLSConfig:         &tls.Config{MinVersion: tlsMin},
+		TLSConfig:         tlsConfig,
 	}
 	log.Info("serving hooks", "addr", ln.Addr().String(), "prefix", o.URLPrefix, "hooks", srv.Hooks(), "version", version.Version)
 
@@ -245,7 +254,7 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	serveErr := make(chan error, 1)
 	go func() {
 		if o.Secure {
-			serveErr <- hs.ServeTLS(ln, o.Cert, o.Key)
+			serveErr <- hs.ServeTLS(ln, "", "") // the certificate is in TLSConfig
 		} else {
 			serveErr <- hs.Serve(ln)
 		}
@@ -301,6 +310,27 @@ func validateHooks(o *listenOptions, stdout io.Writer) error {
 	return nil
 }
 
+// maxPEMFile bounds each of -cert and -key.
+const maxPEMFile = 1 << 20
+
+// loadKeyPair reads -cert and -key: regular files (a FIFO is not waited on) of at most
+// maxPEMFile bytes each.
+func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	certPEM, err := safefile.ReadFile(certFile, maxPEMFile)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("-cert: %w", err)
+	}
+	keyPEM, err := safefile.ReadFile(keyFile, maxPEMFile)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("-key: %w", err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("-cert %s and -key %s: %w", certFile, keyFile, err)
+	}
+	return cert, nil
+}
+
 // modTimes is a fingerprint of the hooks files' modification times and sizes.
 func modTimes(paths []string) string {
 	var b strings.Builder
@@ -327,7 +357,7 @@ func parseHeaderFlags(flags []string) ([]listener.Header, error) {
 func (o *listenOptions) logger(stderr io.Writer) (*slog.Logger, func(), error) {
 	w, closeFn := stderr, func() {}
 	if o.LogFile != "" {
-		f, err := os.OpenFile(o.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+		f, err := safefile.OpenAppend(o.LogFile, 0o640)
 		if err != nil {
 			return nil, nil, usageErr("listen: -logfile: %v", err)
 		}
@@ -343,9 +373,9 @@ func (o *listenOptions) logger(stderr io.Writer) (*slog.Logger, func(), error) {
 	ho := &slog.HandlerOptions{Level: level}
 	switch o.LogFormat {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, ho)), closeFn, nil
+		return boundedLogger(slog.NewTextHandler(w, ho)), closeFn, nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, ho)), closeFn, nil
+		return boundedLogger(slog.NewJSONHandler(w, ho)), closeFn, nil
 	}
 	closeFn()
 	return nil, nil, usageErr("listen: -log-format %q: use text or json", o.LogFormat)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -17,6 +16,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/hookpoint/hookpoint/internal/safefile"
 )
 
 // MaxFileSize bounds a config file.
@@ -83,29 +84,13 @@ func Load(path string) (*Config, error) {
 	return Parse(path, data)
 }
 
-// readFile reads the config file at path, bounded by MaxFileSize.
+// readFile reads the config file at path, a regular file of at most MaxFileSize bytes.
 func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	data, err := safefile.ReadFile(path, MaxFileSize)
 	if err != nil {
-		return nil, &Error{Issues: []Issue{{File: path, Message: "cannot read the config file: " + unwrapPathErr(err).Error()}}}
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, &Error{Issues: []Issue{{File: path, Message: "cannot read the config file: " + unwrapPathErr(err).Error()}}}
-	}
-	if len(data) > MaxFileSize {
-		return nil, &Error{Issues: []Issue{{File: path, Message: fmt.Sprintf("the config file is larger than %d bytes", MaxFileSize)}}}
+		return nil, &Error{Issues: []Issue{{File: path, Message: "cannot read the config file: " + safefile.Reason(err).Error()}}}
 	}
 	return data, nil
-}
-
-func unwrapPathErr(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
