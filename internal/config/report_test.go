@@ -110,7 +110,7 @@ func TestEveryProblemAtOnce(t *testing.T) {
 			want: []string{
 				`c.yaml:4:5: hooks[0]: unknown field "onfailure"; did you mean "on_failure"? (this object takes: description, enabled, exec, http, id, mode, on, on_failure, order, retry, status)`,
 				`c.yaml:7:14: hooks[0].exec.args[0]: template error on line 1 of the value: unclosed action`,
-				`c.yaml:8:7: hooks[0].exec: unknown field "timeot"; did you mean "timeout"? (this object takes: args, command, env, shell, stdin, timeout, workdir)`,
+				`c.yaml:8:7: hooks[0].exec: unknown field "timeot"; did you mean "timeout"? (this object takes: args, command, env, keep_children, shell, stdin, timeout, workdir)`,
 			},
 		},
 	}
