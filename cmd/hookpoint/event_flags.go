@@ -61,11 +61,16 @@ func (o *eventOptions) data(ctx context.Context) (map[string]any, error) {
 				return nil, usageErr("--data: %v", err)
 			}
 		}
-		if err := json.Unmarshal(raw, &data); err != nil {
-			return nil, usageErr("--data: not a JSON object: %v", err)
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, usageErr("--data: not valid JSON: %v", err)
 		}
-		if data == nil {
-			data = map[string]any{}
+		switch x := v.(type) {
+		case map[string]any:
+			data = x
+		case nil: // null: no data
+		default:
+			return nil, usageErr(`--data: write a JSON object such as {"vmid": 101}, not %s`, jsonKind(x))
 		}
 	}
 	for _, kv := range o.Vars {
@@ -76,6 +81,21 @@ func (o *eventOptions) data(ctx context.Context) (map[string]any, error) {
 		data[k] = v
 	}
 	return data, nil
+}
+
+// jsonKind names what a JSON value is, for messages.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case []any:
+		return "a list"
+	case string:
+		return "a string"
+	case float64:
+		return "a number"
+	case bool:
+		return "true or false"
+	}
+	return "that"
 }
 
 // readStdin reads at most limit bytes of stdin, giving up when ctx is cancelled (stdin

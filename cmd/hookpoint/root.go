@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"strings"
@@ -103,7 +104,11 @@ func boundedLogger(h slog.Handler) *slog.Logger {
 
 // loadConfig loads the config, turning problems into a usage error (exit 2).
 func (g *globalOptions) loadConfig() (*hookpoint.Config, error) {
-	cfg, err := hookpoint.LoadConfig(g.configPath())
+	path, err := g.configPath()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := hookpoint.LoadConfig(path)
 	if err != nil {
 		var ce *config.Error
 		if errors.As(err, &ce) {
@@ -119,16 +124,43 @@ func (g *globalOptions) loadConfig() (*hookpoint.Config, error) {
 // tools such as vzdump run their hook script from a directory of their own.
 const systemConfig = "/etc/hookpoint/hookpoint.yaml"
 
-func (g *globalOptions) configPath() string {
-	if g.ConfigPath != "" {
-		return g.ConfigPath
+// startHint says how to start a config, for messages and help.
+const startHint = `To start one, copy examples/hookpoint.yaml
+(https://github.com/hookpoint/hookpoint/blob/main/examples/hookpoint.yaml) to
+./hookpoint.yaml, or write these lines there, then run hookpoint check:
+  hooks:
+    - id: ping
+      on: backup.end
+      http: {url: "https://hc.example.com/ping/UUID"}
+docs/configuration.md describes every field.`
+
+// configPath returns the config file: --config, else HOOKPOINT_CONFIG, else
+// ./hookpoint.yaml, else systemConfig. When the file named is not there, or none is,
+// the error says where it looked and how to start one.
+func (g *globalOptions) configPath() (string, error) {
+	if path := g.ConfigPath; path != "" {
+		from := "--config"
+		if path == os.Getenv("HOOKPOINT_CONFIG") {
+			from = "HOOKPOINT_CONFIG"
+		}
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return "", usageErr("no config file at %s (named by %s).\n%s", path, from, startHint)
+		}
+		return path, nil
 	}
-	if _, err := os.Stat("hookpoint.yaml"); err != nil {
-		if _, err := os.Stat(systemConfig); err == nil {
-			return systemConfig
+	for _, path := range []string{"hookpoint.yaml", systemConfig} {
+		if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+			return path, nil
 		}
 	}
-	return "hookpoint.yaml"
+	cwd, _ := os.Getwd()
+	return "", usageErr(`no config file. Looked for:
+  --config FILE                   not given
+  HOOKPOINT_CONFIG                not set
+  ./hookpoint.yaml                not in %s
+  %s   not there
+%s
+See hookpoint check --help.`, cwd, systemConfig, startHint)
 }
 
 func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }

@@ -72,3 +72,21 @@ func Uint(name, v string) (int64, error) {
 	}
 	return n, nil
 }
+
+// EventSpec describes one event type an adapter makes and every status such an event can
+// carry (event.StatusNone among them when it may carry none), so that a config can be
+// checked against what the adapters really send.
+type EventSpec struct {
+	Type     string
+	Statuses []string
+}
+
+// AddStatus appends s to the spec's statuses unless it is there already.
+func (e *EventSpec) AddStatus(s string) {
+	for _, have := range e.Statuses {
+		if have == s {
+			return
+		}
+	}
+	e.Statuses = append(e.Statuses, s)
+}

@@ -11,10 +11,13 @@ import (
 
 // Config is a whole configuration file.
 type Config struct {
-	Hooks  []*Hook  `yaml:"hooks" json:"hooks"`
-	Server *Server  `yaml:"server,omitempty" json:"server,omitempty"`
-	File   string   `yaml:"-" json:"-"` // where it was loaded from, for messages
-	pos    posIndex `yaml:"-"`
+	Hooks  []*Hook `yaml:"hooks" json:"hooks"`
+	Server *Server `yaml:"server,omitempty" json:"server,omitempty"`
+	File   string  `yaml:"-" json:"-"` // where it was loaded from, for messages
+	// Warnings are what Parse and Load found that does not stop the config from loading
+	// but is probably not meant (hookpoint check shows them).
+	Warnings []Issue  `yaml:"-" json:"-"`
+	pos      posIndex `yaml:"-"`
 }
 
 // Server holds the settings read by `hookpoint serve`.

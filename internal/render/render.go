@@ -136,7 +136,11 @@ func render(scope *template.Scope, t *template.Template) (string, error) {
 	if t == nil {
 		return "", nil
 	}
-	return scope.Render(t)
+	out, err := scope.Render(t)
+	if err != nil {
+		return "", fieldless(t, err)
+	}
+	return out, nil
 }
 
 // renderView renders t and its view; a nil template renders as empty.
@@ -144,7 +148,21 @@ func renderView(scope *template.Scope, t *template.Template) (string, string, er
 	if t == nil {
 		return "", "", nil
 	}
-	return scope.RenderView(t)
+	text, view, err := scope.RenderView(t)
+	if err != nil {
+		return "", "", fieldless(t, err)
+	}
+	return text, view, nil
+}
+
+// fieldless returns a rendering error without what the template package may put in front
+// of it: the template's name (the config path of the field, which the caller names
+// itself) and the kind of text (url: ...), so that a message names its field once.
+func fieldless(t *template.Template, err error) error {
+	if inner := errors.Unwrap(err); inner != nil {
+		err = inner // "<name>: <error>"
+	}
+	return errors.New(strings.TrimPrefix(err.Error(), t.Kind().String()+": "))
 }
 
 // masked is the view of a value that is secret as a whole.
@@ -193,7 +211,7 @@ func httpRequest(scope *template.Scope, h *config.Hook, ev *event.Event, deliver
 		req.Header.Set("Content-Type", contentTypes[a.BodyType])
 	}
 	for _, name := range ct.HeaderNames {
-		hv, hview, err := scope.RenderView(ct.Headers[name])
+		hv, hview, err := renderView(scope, ct.Headers[name])
 		if err != nil {
 			return nil, fmt.Errorf("headers.%s: %w", name, err)
 		}
@@ -212,7 +230,7 @@ func httpRequest(scope *template.Scope, h *config.Hook, ev *event.Event, deliver
 		}
 	}
 	for i, t := range ct.Secrets {
-		s, err := scope.Render(t)
+		s, err := render(scope, t)
 		if err != nil {
 			return nil, fmt.Errorf("sign.secret[%d]: %w", i, err)
 		}
@@ -231,7 +249,7 @@ func httpRequest(scope *template.Scope, h *config.Hook, ev *event.Event, deliver
 func renderBody(scope *template.Scope, a *config.HTTP, ct *config.HTTPTemplates, ev *event.Event) ([]byte, string, error) {
 	switch {
 	case ct.Body != nil:
-		s, view, err := scope.RenderView(ct.Body)
+		s, view, err := renderView(scope, ct.Body)
 		return []byte(s), view, err
 	case ct.Tree != nil:
 		v, tv, err := renderTree(scope, ct.Tree)
@@ -264,7 +282,7 @@ func renderBody(scope *template.Scope, a *config.HTTP, ct *config.HTTPTemplates,
 func renderTree(scope *template.Scope, v any) (any, any, error) {
 	switch x := v.(type) {
 	case *template.Template:
-		out, view, err := scope.RenderView(x)
+		out, view, err := renderView(scope, x)
 		return out, view, err
 	case map[string]any:
 		out, view := make(map[string]any, len(x)), make(map[string]any, len(x))
@@ -412,7 +430,7 @@ func command(scope *template.Scope, h *config.Hook, ev *event.Event, opts Option
 	} else {
 		cmd.Argv, v.argv = []string{a.Command}, []string{a.Command}
 		for i, t := range ct.Args {
-			s, sv, err := scope.RenderView(t)
+			s, sv, err := renderView(scope, t)
 			if err != nil {
 				return nil, fmt.Errorf("args[%d]: %w", i, err)
 			}
@@ -422,7 +440,7 @@ func command(scope *template.Scope, h *config.Hook, ev *event.Event, opts Option
 	extra := append(ev.Env(), "HOOKPOINT_HOOK="+h.ID)
 	v.extra = slices.Clone(extra)
 	for _, name := range ct.EnvNames {
-		s, sv, err := scope.RenderView(ct.Env[name])
+		s, sv, err := renderView(scope, ct.Env[name])
 		if err != nil {
 			return nil, fmt.Errorf("env.%s: %w", name, err)
 		}

@@ -86,6 +86,20 @@ func Event(phase string, environ []string) (*event.Event, error) {
 	return ev, nil
 }
 
+// Events lists the event types this adapter makes, one per phase, with every status the
+// phase can carry: the rule of status applied to each value CV4PVE_AUTOSNAP_STATE can
+// take (unset, 0 and 1).
+func Events() []adapter.EventSpec {
+	out := make([]adapter.EventSpec, len(Phases))
+	for i, phase := range Phases {
+		out[i].Type = "autosnap." + phase
+		for _, state := range []string{"", "0", "1"} {
+			out[i].AddStatus(status(phase, state))
+		}
+	}
+	return out
+}
+
 // status: aborts fail; post and end phases follow CV4PVE_AUTOSNAP_STATE (1 succeeded,
 // 0 failed) and succeed when it is not given; pre and start phases have none.
 func status(phase, state string) string {

@@ -61,6 +61,29 @@ var layouts = map[string]map[string][]field{
 // Types lists the hook types in documentation order.
 var Types = []string{"backup", "backup-account", "clone", "clone-account", "restore", "download"}
 
+// Positions are the two points of a job a hook script is called at.
+var Positions = []string{"pre", "post"}
+
+// Events lists the event types this adapter makes, jetbackup.<type>.<position>, with
+// every status each can carry: pre events none, post events the status of every queue
+// status, and none for a queue status the documentation does not list.
+func Events() []adapter.EventSpec {
+	var out []adapter.EventSpec
+	for _, typ := range Types {
+		for _, pos := range Positions {
+			e := adapter.EventSpec{Type: "jetbackup." + typ + "." + pos}
+			if pos == "post" {
+				for _, code := range QueueStatusCodes() {
+					e.AddStatus(eventStatus(QueueStatusName(code)))
+				}
+			}
+			e.AddStatus(eventStatus(QueueStatusName(-1)))
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // Usage returns the expected arguments of a type and position, for messages.
 func Usage(typ, pos string) string {
 	fs := layouts[typ][pos]

@@ -43,6 +43,16 @@ var Modes = []string{"snapshot", "suspend", "stop"}
 // EnvVars are the variables vzdump sets for its hook script, passed on to exec hooks.
 var EnvVars = []string{"VMTYPE", "DUMPDIR", "STOREID", "HOSTNAME", "TARGET", "LOGFILE"}
 
+// Events lists the event types this adapter makes, one per phase, with the status each
+// carries.
+func Events() []adapter.EventSpec {
+	out := make([]adapter.EventSpec, len(Phases))
+	for i, p := range Phases {
+		out[i] = adapter.EventSpec{Type: "vzdump." + p.Name, Statuses: []string{p.Status}}
+	}
+	return out
+}
+
 func lookup(name string) (Phase, bool) {
 	for _, p := range Phases {
 		if p.Name == name {
