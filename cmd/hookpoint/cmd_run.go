@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -210,11 +211,17 @@ func runRun(ctx context.Context, g *globalOptions, o *runOptions, args []string,
 		afterCtx, stopAfter = afterPhase(ctx, sigs)
 		defer stopAfter()
 		status, code, why := event.StatusFail, exitGateAbort, "a pre hook aborted the job"
+		shown := why // on stderr: with the end of the hook's stderr or its response
 		if r := pre.AbortedBy(); r != nil {
 			why = fmt.Sprintf("pre hook %s failed: %s", r.HookID, r.Error)
+			var b strings.Builder
+			fmt.Fprintf(&b, "pre hook %s %s\n", r.HookID, describe(r))
+			writeDetail(&b, "  ", r)
+			shown = strings.TrimSuffix(b.String(), "\n")
 		}
 		if preSignal != nil || pre.Cancelled {
 			status, why = event.StatusCancelled, "cancelled by a signal before the command started"
+			shown = why
 			if s, ok := preSignal.(syscall.Signal); ok {
 				code = 128 + int(s)
 			}
@@ -222,7 +229,7 @@ func runRun(ctx context.Context, g *globalOptions, o *runOptions, args []string,
 		l.fire(afterCtx, "abort", status, false, map[string]any{"exit_code": code, "error": why})
 		finish(status, code, why)
 		e.close(afterCtx, g.AsyncDeadline)
-		return &exitError{code: code, err: errors.New(why)}
+		return &exitError{code: code, err: errors.New(shown)}
 	}
 	// A signal that raced with the end of the pre hooks still counts.
 	if preSignal == nil {

@@ -26,6 +26,8 @@ type eventOptions struct {
 	Kind    string
 	Subject string
 	Source  string
+
+	gateFlag *pflag.Flag // --gate, to tell whether it was given
 }
 
 func (o *eventOptions) AddFlags(fs *pflag.FlagSet, withGate bool) {
@@ -33,7 +35,8 @@ func (o *eventOptions) AddFlags(fs *pflag.FlagSet, withGate bool) {
 	fs.StringVar(&o.Data, "data", "", "event data as a JSON object: inline, @FILE, or @- for stdin")
 	fs.StringVar(&o.Status, "status", "", "event status: success, warning, fail or cancelled")
 	if withGate {
-		fs.BoolVar(&o.Gate, "gate", false, "the event is a gate: the caller waits for the verdict")
+		fs.BoolVar(&o.Gate, "gate", false, "the event is a gate: a failing hook aborts it (default: true when TYPE ends in .pre; --gate=false to fire one as a notification)")
+		o.gateFlag = fs.Lookup("gate")
 	}
 	fs.StringVar(&o.RunID, "run-id", os.Getenv("HOOKPOINT_RUN_ID"), "run id correlating the events of one job run (env HOOKPOINT_RUN_ID; generated when empty)")
 	fs.StringVar(&o.Subject, "subject", "", "event subject (what the event is about)")
@@ -89,6 +92,9 @@ func (o *eventOptions) build(typ string) (*hookpoint.Event, error) {
 	}
 	ev := hookpoint.NewEvent(typ)
 	ev.Data, ev.Status, ev.Gate, ev.Subject, ev.Source = data, o.Status, o.Gate, o.Subject, o.Source
+	if o.gateFlag != nil && !o.gateFlag.Changed {
+		ev.Gate = event.GateByName(typ)
+	}
 	ev.Run = hookpoint.Run{ID: o.RunID, Job: o.Job, Kind: o.Kind}
 	if ev.Run.ID == "" {
 		ev.Run.ID = event.NewID("run")

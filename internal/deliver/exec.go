@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -50,6 +51,13 @@ func run(parent context.Context, c *render.Command) Result {
 	}
 	out := &syncBuffer{b: boundedBuffer{max: limit}}
 	cmd.Stdout, cmd.Stderr = out, out
+	var errTail *tailBuffer
+	if c.StderrTail {
+		// stderr through a pipe of its own: the order of stdout and stderr in the
+		// combined output is then only as close as the two copies run.
+		errTail = &tailBuffer{max: MaxTail + maskSlack}
+		cmd.Stderr = io.MultiWriter(out, errTail)
+	}
 	err := cmd.Run()
 	if cmd.Process != nil && ctx.Err() != nil {
 		// exec cancels only while the command itself runs: what it started and left
@@ -57,6 +65,9 @@ func run(parent context.Context, c *render.Command) Result {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
 	res := Result{Excerpt: out.excerpt(c.Mask), Output: out.output()}
+	if errTail != nil {
+		res.Stderr = errTail.tail(c.Mask)
+	}
 	exited := cmd.ProcessState != nil && cmd.ProcessState.Exited()
 	if cmd.ProcessState != nil {
 		code := exitCode(cmd.ProcessState)

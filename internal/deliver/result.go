@@ -51,6 +51,9 @@ type Result struct {
 	Duration time.Duration
 	Error    string
 	Excerpt  string // the start of the response body or of the command's output
+	// Stderr is the end of the command's stderr, masked, at most MaxTailLines lines and
+	// MaxTail bytes; exec only, when the command asked for it (render.Command.StderrTail).
+	Stderr string
 	// Output is the command's whole output (stdout and stderr as they came), up to
 	// MaxOutput bytes; exec only, and not masked: for callers that hand it back to the
 	// one who asked for the run (hookpoint listen), never for logs.

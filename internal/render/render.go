@@ -48,6 +48,10 @@ type Command struct {
 	Timeout time.Duration
 	// MaxOutput bounds the output kept (deliver.MaxOutput when 0).
 	MaxOutput int
+	// StderrTail asks for the end of stderr to be kept apart from the combined output,
+	// to be shown beside a failure. Hooks ask for it; the receiver, which answers with
+	// the combined output in the order it came, does not.
+	StderrTail bool
 	// Mask hides the secrets of this rendering; deliver applies it to the output
 	// excerpt before cutting it. Nil when the rendering read no secret.
 	Mask func(string) string
@@ -342,7 +346,7 @@ func command(scope *template.Scope, h *config.Hook, ev *event.Event, opts Option
 	if ct == nil {
 		return nil, errors.New("the hook was not validated")
 	}
-	cmd := &Command{Dir: a.Workdir, Timeout: a.Timeout.D()}
+	cmd := &Command{Dir: a.Workdir, Timeout: a.Timeout.D(), StderrTail: true}
 	if cmd.Timeout == 0 {
 		cmd.Timeout = config.DefaultExecTimeout
 	}
