@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 
@@ -31,8 +32,8 @@ HOSTNAME, TARGET and LOGFILE from the environment. Gate phases (job-init, job-st
 backup-start, pre-stop) exit 1 when a hook aborts, so vzdump stops that job or guest.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ev, err := vzdump.Event(args, os.Getenv)
-			if err != nil {
-				return adapterErr(err)
+			if err := adapterErr(err, cmd.ErrOrStderr()); err != nil {
+				return err
 			}
 			return fireAdapter(cmd.Context(), g, ev, cmd.OutOrStdout())
 		},
@@ -64,8 +65,8 @@ its log (it does not stop the snapshot on a hook's exit status). The
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ev, err := autosnap.Event(o.Phase, os.Environ())
-			if err != nil {
-				return adapterErr(err)
+			if err := adapterErr(err, cmd.ErrOrStderr()); err != nil {
+				return err
 			}
 			return fireAdapter(cmd.Context(), g, ev, cmd.OutOrStdout())
 		},
@@ -84,8 +85,8 @@ readable values too. Pre hooks are gates: the exit status is 1 when a hook abort
 JetBackup counts a non-zero exit as the hook script failing.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ev, err := jetbackup.Event(args, os.Getenv)
-			if err != nil {
-				return adapterErr(err)
+			if err := adapterErr(err, cmd.ErrOrStderr()); err != nil {
+				return err
 			}
 			return fireAdapter(cmd.Context(), g, ev, cmd.OutOrStdout())
 		},
@@ -94,10 +95,18 @@ JetBackup counts a non-zero exit as the hook script failing.`,
 	return c
 }
 
-func adapterErr(err error) error {
+// adapterErr turns an adapter's usage error into exit status 2, and warns about an
+// invocation the adapter does not know (the event then fires: a newer tool's phase must
+// not fail its jobs).
+func adapterErr(err error, stderr io.Writer) error {
 	var ue *adapter.UsageError
-	if errors.As(err, &ue) {
+	var unk *adapter.Unknown
+	switch {
+	case errors.As(err, &ue):
 		return usageErr("%s", ue.Msg)
+	case errors.As(err, &unk):
+		fmt.Fprintf(stderr, "hookpoint: warning: %s\n", unk.Msg)
+		return nil
 	}
 	return err
 }
