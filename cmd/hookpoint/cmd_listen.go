@@ -151,11 +151,19 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if maxQueue == 0 {
 		maxQueue = -1 // -max-queue 0: no queue
 	}
-	log, closeLog, err := o.logger(stderr)
+	log, startLog, closeLog, err := o.logger(stderr)
 	if err != nil {
 		return err
 	}
 	defer closeLog()
+	if len(o.Hooks) == 0 {
+		// As webhook: hooks.json in the working directory.
+		o.Hooks = multiFlag{defaultHooksFile}
+		if _, err := os.Stat(defaultHooksFile); errors.Is(err, os.ErrNotExist) && !o.NoPanic {
+			wd, _ := os.Getwd()
+			return usageErr("listen: no -hooks FILE given and no %s in the working directory (%s)", defaultHooksFile, wd)
+		}
+	}
 	headers, err := parseHeaderFlags(o.Headers)
 	if err != nil {
 		return err
@@ -169,6 +177,9 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return &exitError{code: exitUsage, err: fmt.Errorf("listen: %w", err)}
 		}
 		log.Error("hooks not loaded; serving none until a reload succeeds", "error", err)
+	} else if len(hooks) == 0 && !o.Verbose && !o.NoPanic {
+		// As webhook, which starts without hooks only when asked to.
+		return usageErr("listen: no hooks loaded from %s; not starting without hooks (-nopanic or -verbose start anyway)", strings.Join(o.Hooks, ", "))
 	}
 	var methods []string
 	for _, m := range strings.Split(o.HTTPMethods, ",") {
@@ -205,7 +216,12 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		TLSConfig:         &tls.Config{MinVersion: tlsMin},
 	}
-	log.Info("serving hooks", "addr", ln.Addr().String(), "prefix", o.URLPrefix, "hooks", srv.Hooks(), "version", version.Version)
+	// Always said, whatever the log level: where the hooks came from and where they are.
+	startLog.Info("serving hooks", "addr", ln.Addr().String(), "prefix", o.URLPrefix, "hooks", srv.Hooks(),
+		"from", strings.Join(o.Hooks, ","), "version", version.Version)
+	if srv.Hooks() == 0 {
+		log.Warn("serving no hooks: every request gets 404 until a reload loads some")
+	}
 
 	reload := func(why string) {
 		hooks, err := load()
@@ -281,12 +297,14 @@ func parseHeaderFlags(flags []string) ([]listener.Header, error) {
 	return out, nil
 }
 
-func (o *listenOptions) logger(stderr io.Writer) (*slog.Logger, func(), error) {
+// logger returns the log at the level the flags ask for, and one at Info level on the same
+// output for what is always said at start.
+func (o *listenOptions) logger(stderr io.Writer) (log, start *slog.Logger, closeFn func(), err error) {
 	w, closeFn := stderr, func() {}
 	if o.LogFile != "" {
 		f, err := os.OpenFile(o.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 		if err != nil {
-			return nil, nil, usageErr("listen: -logfile: %v", err)
+			return nil, nil, nil, usageErr("listen: -logfile: %v", err)
 		}
 		w, closeFn = f, func() { f.Close() }
 	}
@@ -297,13 +315,18 @@ func (o *listenOptions) logger(stderr io.Writer) (*slog.Logger, func(), error) {
 	case o.Verbose:
 		level = slog.LevelInfo
 	}
-	ho := &slog.HandlerOptions{Level: level}
+	var handler func(slog.Level) slog.Handler
 	switch o.LogFormat {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, ho)), closeFn, nil
+		handler = func(l slog.Level) slog.Handler { return slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}) }
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, ho)), closeFn, nil
+		handler = func(l slog.Level) slog.Handler { return slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}) }
+	default:
+		closeFn()
+		return nil, nil, nil, usageErr("listen: -log-format %q: use text or json", o.LogFormat)
 	}
-	closeFn()
-	return nil, nil, usageErr("listen: -log-format %q: use text or json", o.LogFormat)
+	return slog.New(handler(level)), slog.New(handler(min(level, slog.LevelInfo))), closeFn, nil
 }
+
+// defaultHooksFile is read when no -hooks is given, as webhook does.
+const defaultHooksFile = "hooks.json"
