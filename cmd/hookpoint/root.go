@@ -18,7 +18,10 @@ import (
 	"github.com/hookpoint/hookpoint/internal/version"
 )
 
-// globalOptions are the flags every command takes.
+// globalOptions holds the flags that several commands share. Each command registers only
+// those it uses: --config where the config is read (AddConfigFlags), the journal, log and
+// async deadline where hooks fire (AddFireFlags), so that help lists nothing a command
+// ignores.
 type globalOptions struct {
 	ConfigPath    string
 	JournalPath   string
@@ -27,11 +30,16 @@ type globalOptions struct {
 	AsyncDeadline time.Duration
 }
 
-func (o *globalOptions) AddFlags(fs *pflag.FlagSet) {
+// AddConfigFlags registers --config.
+func (o *globalOptions) AddConfigFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.ConfigPath, "config", "c", os.Getenv("HOOKPOINT_CONFIG"),
-		"config file, YAML or JSON (default: env HOOKPOINT_CONFIG, else ./hookpoint.yaml, else "+systemConfig+" when it exists)")
-	fs.StringVar(&o.JournalPath, "journal", os.Getenv("HOOKPOINT_JOURNAL"), "append one JSON line per hook execution to this file (env HOOKPOINT_JOURNAL)")
-	fs.BoolVarP(&o.Verbose, "verbose", "v", false, "log every hook execution to stderr")
+		"config `FILE`, YAML or JSON (default: env HOOKPOINT_CONFIG, else ./hookpoint.yaml, else "+systemConfig+" when it exists)")
+}
+
+// AddFireFlags registers the flags of the commands that fire hooks.
+func (o *globalOptions) AddFireFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.JournalPath, "journal", os.Getenv("HOOKPOINT_JOURNAL"), "append one JSON line per hook execution to this `FILE` (env HOOKPOINT_JOURNAL)")
+	fs.BoolVarP(&o.Verbose, "verbose", "v", false, "log every hook execution to stderr (failures are always logged)")
 	fs.StringVar(&o.LogFormat, "log-format", "text", "log format on stderr: text or json")
 	fs.DurationVar(&o.AsyncDeadline, "async-deadline", 30*time.Second, "how long to wait for async hooks to be delivered before exiting")
 }
@@ -39,13 +47,19 @@ func (o *globalOptions) AddFlags(fs *pflag.FlagSet) {
 func newRootCommand() *cobra.Command {
 	g := &globalOptions{}
 	root := &cobra.Command{
-		Use:           "hookpoint",
-		Short:         "Lifecycle hooks for backup, snapshot and infrastructure jobs",
+		Use:   "hookpoint",
+		Short: "Lifecycle hooks for backup, snapshot and infrastructure jobs",
+		Long: `Lifecycle hooks for backup, snapshot and infrastructure jobs: fire HTTP webhooks and run
+commands before, after and around a job, with gates, ordering, templating, signing and a
+journal. See docs/cli.md for every command, flag and exit status.`,
 		Version:       version.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	g.AddFlags(root.PersistentFlags())
+	// Defined here so that cobra does not give it the shorthand -v, which means
+	// --verbose on the commands that fire hooks.
+	root.Flags().Bool("version", false, "print the version, commit, build date and Go version")
+	root.SetVersionTemplate(version.Get().String())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr("%v (see %s --help)", err, c.CommandPath())
 	})
@@ -63,8 +77,11 @@ func newRootCommand() *cobra.Command {
 	}
 	root.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
 	root.SuggestionsMinimumDistance = 2
-	root.AddCommand(newCheckCommand(g), newEmitCommand(g), newRenderCommand(g), newRunCommand(g),
-		newVzdumpCommand(g), newAutosnapCommand(g), newJetbackupCommand(g), newListenCommand(g))
+	check := newCheckCommand(g)
+	g.AddConfigFlags(check.Flags())
+	root.AddCommand(check, newEmitCommand(g), newRenderCommand(g), newRunCommand(g),
+		newVzdumpCommand(g), newAutosnapCommand(g), newJetbackupCommand(g), newListenCommand(g),
+		newJournalCommand(), newVersionCommand())
 	return root
 }
 
