@@ -37,7 +37,10 @@ async hooks could not be delivered before --async-deadline.`,
 			return runEmit(cmd.Context(), g, o, args, cmd.OutOrStdout())
 		},
 	}
+	g.AddConfigFlags(c.Flags())
+	g.AddFireFlags(c.Flags())
 	o.AddFlags(c.Flags())
+	c.ValidArgsFunction = completeEventType(g)
 	c.Flags().BoolVar(&o.StrictAsync, "strict-async", false, "exit 3 when async hooks could not be delivered before --async-deadline")
 	return c
 }

@@ -12,12 +12,14 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	listener "github.com/hookpoint/hookpoint/internal/receiver"
 	"github.com/hookpoint/hookpoint/internal/version"
@@ -64,12 +66,13 @@ func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 func (o *listenOptions) AddFlags(fs *flag.FlagSet) {
-	fs.Var(&o.Hooks, "hooks", "path to a hooks file, JSON or YAML (repeatable)")
-	fs.Var(&o.Headers, "header", "response header name=value for every response (repeatable)")
+	fs.Var(&o.Hooks, "hooks", "hooks `FILE`, JSON or YAML (repeatable; default: hooks.json in the working directory)")
+	fs.Var(&o.Headers, "header", "response header `name=value` for every response (repeatable)")
 	fs.StringVar(&o.IP, "ip", "0.0.0.0", "address to listen on")
 	fs.IntVar(&o.Port, "port", 9000, "port to listen on")
 	fs.StringVar(&o.URLPrefix, "urlprefix", "hooks", "URL prefix: hooks are served at /PREFIX/{id}")
 	fs.BoolVar(&o.Verbose, "verbose", false, "log every request")
+	fs.BoolVar(&o.Verbose, "v", false, "the same as -verbose")
 	fs.BoolVar(&o.Debug, "debug", false, "log at debug level")
 	fs.BoolVar(&o.HotReload, "hotreload", false, "reload the hooks files when they change (SIGHUP and SIGUSR1 always reload)")
 	fs.BoolVar(&o.Template, "template", false, "parse the hooks files as Go templates first, with getenv")
@@ -99,32 +102,70 @@ func (o *listenOptions) AddFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.SetGID, "setgid", 0, "not supported: run hookpoint listen as the group it should run as")
 }
 
+// listenFileFlags are the flags whose value is a file name, for completion.
+var listenFileFlags = []string{"hooks", "cert", "key", "logfile", "pidfile"}
+
 func newListenCommand(_ *globalOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:   "listen -hooks FILE [flags]",
+	c := &cobra.Command{
+		Use:   "listen [-hooks FILE]... [flags]",
 		Short: "Serve hooks files in adnanh/webhook's format, with timeouts and limits",
 		Long: `A drop-in replacement for adnanh/webhook: the same hooks files (JSON or YAML), flags and
 responses, at /hooks/{id}; plus a command timeout that kills the process group, a
 concurrency limit and bounded queue per hook (503 when full), a body size limit, a
-standard-webhooks rule type, atomic hot reload and graceful shutdown. Flags take one dash
-or two.`,
+standard-webhooks rule type, atomic hot reload and graceful shutdown.
+
+Flags take one dash or two, as webhook's do. Without -hooks, hooks.json in the working
+directory is served. With no hook loaded, listen does not start unless -verbose or
+-nopanic is given. The number of hooks loaded, the files and the address are always
+logged at start. SIGHUP and SIGUSR1 reload the hooks files; SIGTERM and SIGINT shut
+down gracefully.`,
+		// webhook's flags take one dash: the command parses them itself, with Go's flag
+		// package. They are also given to cobra, for help and completion.
 		DisableFlagParsing: true,
+		ValidArgsFunction: func(_ *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if len(args) > 0 && !strings.HasPrefix(toComplete, "-") {
+				prev := strings.TrimLeft(args[len(args)-1], "-")
+				if slices.Contains(listenFileFlags, prev) {
+					return nil, cobra.ShellCompDirectiveDefault
+				}
+			}
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runListen(cmd.Context(), args, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runListen(cmd.Context(), args, cmd.OutOrStdout(), cmd.ErrOrStderr(), cmd.Help)
 		},
 	}
+	fs := flag.NewFlagSet("listen", flag.ContinueOnError)
+	(&listenOptions{}).AddFlags(fs)
+	fs.VisitAll(func(f *flag.Flag) {
+		if f.Name == "v" {
+			return // shown as the shorthand of --verbose
+		}
+		pf := pflag.PFlagFromGoFlag(f)
+		if f.Name == "verbose" {
+			pf.Shorthand = "v"
+		}
+		c.Flags().AddFlag(pf)
+	})
+	for _, name := range listenFileFlags {
+		_ = c.RegisterFlagCompletionFunc(name, func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			return nil, cobra.ShellCompDirectiveDefault
+		})
+	}
+	return c
 }
 
-func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runListen(ctx context.Context, args []string, stdout, stderr io.Writer, help func() error) error {
 	o := &listenOptions{}
 	fs := flag.NewFlagSet("hookpoint listen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	o.AddFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil
+			return help()
 		}
-		return &exitError{code: exitUsage}
+		return usageErr("listen: %v (see hookpoint listen --help)", err)
 	}
 	if fs.NArg() > 0 {
 		return usageErr("listen: unexpected argument %q", fs.Arg(0))

@@ -21,7 +21,9 @@ func newRenderCommand(g *globalOptions) *cobra.Command {
 			return runRender(g, o, args, cmd.OutOrStdout())
 		},
 	}
+	g.AddConfigFlags(c.Flags())
 	o.AddFlags(c.Flags())
+	c.ValidArgsFunction = completeEventType(g)
 	return c
 }
 

@@ -58,6 +58,8 @@ The exit status is the command's own, unless a pre hook aborted it (75).`,
 		},
 	}
 	c.Flags().SetInterspersed(false)
+	g.AddConfigFlags(c.Flags())
+	g.AddFireFlags(c.Flags())
 	o.AddFlags(c.Flags())
 	return c
 }
@@ -156,9 +158,6 @@ func runRun(ctx context.Context, g *globalOptions, o *runOptions, args []string,
 	}
 	if o.Event.Kind == "" {
 		return usageErr("--kind cannot be empty")
-	}
-	if o.Event.Status != "" {
-		return usageErr("--status is set by run itself")
 	}
 	if o.Event.Subject == "" {
 		o.Event.Subject = o.Event.Job

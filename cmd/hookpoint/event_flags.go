@@ -30,11 +30,13 @@ type eventOptions struct {
 	gateFlag *pflag.Flag // --gate, to tell whether it was given
 }
 
-func (o *eventOptions) AddFlags(fs *pflag.FlagSet, withGate bool) {
+// AddFlags registers the flags of an event. oneEvent adds --status and --gate, which
+// emit and render take; run sets them itself for each event of its lifecycle.
+func (o *eventOptions) AddFlags(fs *pflag.FlagSet, oneEvent bool) {
 	fs.StringArrayVar(&o.Vars, "var", nil, "event data variable `key=value` (repeatable; wins over --data)")
 	fs.StringVar(&o.Data, "data", "", "event data as a JSON object: inline, @FILE, or @- for stdin")
-	fs.StringVar(&o.Status, "status", "", "event status: success, warning, fail or cancelled")
-	if withGate {
+	if oneEvent {
+		fs.StringVar(&o.Status, "status", "", "event status: success, warning, fail or cancelled")
 		fs.BoolVar(&o.Gate, "gate", false, "the event is a gate: a failing hook aborts it (default: true when TYPE ends in .pre; --gate=false to fire one as a notification)")
 		o.gateFlag = fs.Lookup("gate")
 	}
