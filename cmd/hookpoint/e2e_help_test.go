@@ -323,3 +323,24 @@ func TestCompletion(t *testing.T) {
 	got, _ = complete(t, env, "check", "-")
 	wantCandidates(t, "check -", got, []string{"--config"}, []string{"--journal", "--async-deadline"})
 }
+
+// Shared flags may come before the command name, as the integration wrappers write them;
+// a command that does not take one refuses it there too.
+func TestSharedFlagsBeforeTheCommand(t *testing.T) {
+	t.Parallel()
+	w := newHelpWorld(t)
+	journal := filepath.Join(t.TempDir(), "j.jsonl")
+	p := runHP(t, childEnv(t), "--config", w.cfg, "--journal", journal, "-v", "vzdump", "job-init")
+	wantExit(t, p, 0)
+	if b, err := os.ReadFile(journal); err != nil || !strings.Contains(string(b), "vzdump.job-init") {
+		t.Errorf("the journal named before the command has no record (%v)", err)
+	}
+	if !strings.Contains(p.stderr, "msg=hook") {
+		t.Errorf("-v before the command did not log the hook:\n%s", p.stderr)
+	}
+	wantExit(t, runHP(t, childEnv(t), "-v", "listen", "-version"), 0)
+	p = runHP(t, childEnv(t), "--journal", journal, "check")
+	if p.code != 2 || !strings.Contains(p.stderr, "unknown flag: --journal") || !strings.Contains(p.stderr, "check --help") {
+		t.Errorf("check with --journal before it: exit %d, stderr %q; want it refused", p.code, p.stderr)
+	}
+}

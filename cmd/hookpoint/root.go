@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,6 +84,49 @@ journal. See docs/cli.md for every command, flag and exit status.`,
 		newVzdumpCommand(g), newAutosnapCommand(g), newJetbackupCommand(g), newListenCommand(g),
 		newJournalCommand(), newVersionCommand())
 	return root
+}
+
+// Shared flags written before the command name, as the integration wrappers do
+// (`hookpoint --config FILE --journal FILE vzdump "$@"`): they are moved behind it, where
+// the command takes them or refuses them (check takes no --journal) like any of its own.
+var (
+	sharedValueFlags = []string{"--config", "-c", "--journal", "--log-format", "--async-deadline"}
+	sharedBoolFlags  = []string{"--verbose", "-v"}
+)
+
+// hoistSharedFlags moves the shared flags in front of the command name behind it. Other
+// arguments are left as they are; so is a command line where no command name follows.
+func hoistSharedFlags(args []string) []string {
+	lead := 0
+	if len(args) > 0 && (args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd) {
+		lead = 1
+	}
+	i := lead
+	var moved []string
+loop:
+	for i < len(args) {
+		a := args[i]
+		name, _, inline := strings.Cut(a, "=")
+		switch {
+		case slices.Contains(sharedBoolFlags, name):
+			moved, i = append(moved, a), i+1
+		case slices.Contains(sharedValueFlags, name) && inline:
+			moved, i = append(moved, a), i+1
+		case slices.Contains(sharedValueFlags, name) && i+1 < len(args):
+			moved, i = append(moved, a, args[i+1]), i+2
+		case len(a) > 2 && strings.HasPrefix(a, "-c") && a[2] != '-': // -cFILE
+			moved, i = append(moved, a), i+1
+		default:
+			break loop
+		}
+	}
+	if len(moved) == 0 || i >= len(args) || strings.HasPrefix(args[i], "-") {
+		return args
+	}
+	out := slices.Clone(args[:lead])
+	out = append(out, args[i])
+	out = append(out, moved...)
+	return append(out, args[i+1:]...)
 }
 
 // env is what a command that fires hooks needs: the engine and its journal.
