@@ -45,7 +45,8 @@ func newVzdumpCommand(g *globalOptions) *cobra.Command {
 		if p.Status != "" {
 			notes = append(notes, "status "+p.Status)
 		}
-		fmt.Fprintf(&phases, "  %-13s %-14s %s\n", p.Name, args, strings.Join(notes, ", "))
+		line := fmt.Sprintf("  %-13s %-14s %s", p.Name, args, strings.Join(notes, ", "))
+		phases.WriteString(strings.TrimRight(line, " ") + "\n")
 	}
 	c := &cobra.Command{
 		Use:   "vzdump <phase> [<mode> <vmid>]",

@@ -34,7 +34,7 @@ type globalOptions struct {
 // AddConfigFlags registers --config.
 func (o *globalOptions) AddConfigFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.ConfigPath, "config", "c", os.Getenv("HOOKPOINT_CONFIG"),
-		"config `FILE`, YAML or JSON (default: env HOOKPOINT_CONFIG, else ./hookpoint.yaml, else "+systemConfig+" when it exists)")
+		"the config `FILE`, YAML or JSON (default: env HOOKPOINT_CONFIG, else ./hookpoint.yaml, else "+systemConfig+" when it exists)")
 }
 
 // AddFireFlags registers the flags of the commands that fire hooks.
