@@ -257,6 +257,11 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer, hel
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		TLSConfig:         &tls.Config{MinVersion: tlsMin},
 	}
+	// Signals are caught from here on: the start line below tells whoever waits for it
+	// that SIGTERM now shuts down gracefully.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1)
+	defer signal.Stop(sigs)
 	// Always said, whatever the log level: where the hooks came from and where they are.
 	startLog.Info("serving hooks", "addr", ln.Addr().String(), "prefix", o.URLPrefix, "hooks", srv.Hooks(),
 		"from", strings.Join(o.Hooks, ","), "version", version.Version)
@@ -273,9 +278,6 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer, hel
 		srv.Swap(hooks)
 		log.Info("hooks reloaded", "reason", why, "hooks", len(hooks))
 	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1)
-	defer signal.Stop(sigs)
 	serveErr := make(chan error, 1)
 	go func() {
 		if o.Secure {
