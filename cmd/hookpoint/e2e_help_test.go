@@ -93,7 +93,7 @@ func (w *helpWorld) sample(t *testing.T) map[string]string {
 		"key": "k.pem", "http-methods": "POST", "logfile": filepath.Join(t.TempDir(), "log"), "pidfile": filepath.Join(t.TempDir(), "pid"),
 		"max-concurrency": "2", "max-queue": "2", "max-body": "1000", "shutdown-timeout": "1s", "max-queued-bytes": "1000",
 		"x-request-id-limit": "8", "max-multipart-mem": "1000", "tls-min-version": "1.3", "cipher-suites": "x",
-		"setuid": "1", "setgid": "1",
+		"setuid": "1", "setgid": "1", "max-body-inflight": "100000000", "max-replay-ids": "10",
 	}
 }
 
