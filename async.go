@@ -73,6 +73,7 @@ func (a *asyncDelivery) enqueue(h *config.Hook, ev *Event) Result {
 		return fin
 	}
 	res.Target = r.Target()
+	res.Record.Bound()
 	a.mu.Lock()
 	if a.draining {
 		a.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hookpoint/hookpoint/internal/config"
@@ -208,6 +209,12 @@ func (e *Engine) finish(h *config.Hook, ev *Event, r *render.Rendered, deliveryI
 		},
 		Duration: d.Duration,
 		Stderr:   mask(d.Stderr),
+	}
+	// Cut to the journal's bounds after masking (no part of a secret is left to cut);
+	// the caller sees the same values as the journal.
+	res.Record.Bound()
+	if d.ExcerptCut && !slices.Contains(res.Truncated, "response") {
+		res.Truncated = append(res.Truncated, "response")
 	}
 	e.record(res.Record)
 	return res

@@ -204,5 +204,7 @@ func adapterErr(err error, stderr io.Writer) error {
 // fireAdapter fires ev the way the tools expect: one line per hook and the verdict on
 // stdout, exit 1 on abort.
 func fireAdapter(ctx context.Context, g *globalOptions, ev *hookpoint.Event, out io.Writer) error {
-	return fireOne(ctx, g, ev, out, fireOptions{output: "text"})
+	ctx, stop, caught := signalContext(ctx)
+	defer stop()
+	return fireOne(ctx, caught, g, ev, out, fireOptions{output: "text"})
 }

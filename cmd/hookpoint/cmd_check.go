@@ -14,6 +14,7 @@ import (
 	"github.com/hookpoint/hookpoint/internal/config"
 	"github.com/hookpoint/hookpoint/internal/event"
 	"github.com/hookpoint/hookpoint/internal/render"
+	"github.com/hookpoint/hookpoint/internal/safefile"
 	"github.com/hookpoint/hookpoint/internal/template"
 )
 
@@ -132,7 +133,7 @@ func dryRender(path string, h *config.Hook) error {
 		return standIn(template.Ref{Func: "env", Arg: name}), true
 	}
 	read := func(p string) ([]byte, error) {
-		if b, err := os.ReadFile(p); err == nil {
+		if b, err := readSecretFile(p); err == nil {
 			return b, nil
 		}
 		return []byte(standIn(template.Ref{Func: "file", Arg: p})), nil
@@ -201,11 +202,15 @@ func missingSecret(r template.Ref) string {
 			return fmt.Sprintf("secret env %q is not set", r.Arg)
 		}
 	case "file":
-		f, err := os.Open(r.Arg)
-		if err != nil {
-			return fmt.Sprintf("secret file %q cannot be read: %v", r.Arg, err)
+		if _, err := readSecretFile(r.Arg); err != nil {
+			return fmt.Sprintf("secret file %q cannot be read: %v", r.Arg, safefile.Reason(err))
 		}
-		f.Close()
 	}
 	return ""
+}
+
+// readSecretFile reads a file as the file function does: a regular file (a FIFO is not
+// waited on, a device not read) of at most template.MaxSecretFile bytes.
+func readSecretFile(path string) ([]byte, error) {
+	return safefile.ReadFile(path, template.MaxSecretFile)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -53,11 +54,18 @@ func runEmit(ctx context.Context, g *globalOptions, o *emitOptions, args []strin
 	if err != nil {
 		return err
 	}
-	ev, err := o.Event.build(typ)
+	// Signals are caught from here on, so that every wait (stdin, hooks, async
+	// deliveries) ends with them and the exit status says which signal it was.
+	ctx, stop, caught := signalContext(ctx)
+	defer stop()
+	ev, err := o.Event.build(ctx, typ)
 	if err != nil {
+		if s := caught(); s != nil {
+			return cancelled(s, err)
+		}
 		return err
 	}
-	return fireOne(ctx, g, ev, out, fireOptions{output: o.Output, strictAsync: o.StrictAsync})
+	return fireOne(ctx, caught, g, ev, out, fireOptions{output: o.Output, strictAsync: o.StrictAsync})
 }
 
 type fireOptions struct {
@@ -69,13 +77,12 @@ type fireOptions struct {
 // --async-deadline) for async deliveries, which are reported on stderr. Exit status: 0
 // proceed, 1 abort, 128+N when signal N cancelled it, 3 for undelivered async hooks
 // with strictAsync.
-func fireOne(ctx context.Context, g *globalOptions, ev *hookpoint.Event, out io.Writer, o fireOptions) error {
+// ctx is cancelled by a signal, which caught tells.
+func fireOne(ctx context.Context, caught func() os.Signal, g *globalOptions, ev *hookpoint.Event, out io.Writer, o fireOptions) error {
 	e, err := g.open()
 	if err != nil {
 		return err
 	}
-	ctx, stop, caught := signalContext(ctx)
-	defer stop()
 	res, err := e.engine.Fire(ctx, ev)
 	if err != nil {
 		e.close(ctx, g.AsyncDeadline)

@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/pflag"
 
 	listener "github.com/hookpoint/hookpoint/internal/receiver"
+	"github.com/hookpoint/hookpoint/internal/safefile"
 	"github.com/hookpoint/hookpoint/internal/version"
 )
 
@@ -260,12 +261,20 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer, hel
 		log.Warn("-cipher-suites is ignored: Go's default cipher suites are used")
 	}
 	if o.PIDFile != "" {
-		if err := os.WriteFile(o.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		if err := safefile.WriteFile(o.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 			return usageErr("listen: -pidfile: %v", err)
 		}
 		defer os.Remove(o.PIDFile)
 	}
 
+	tlsConfig := &tls.Config{MinVersion: tlsMin}
+	if o.Secure {
+		cert, err := loadKeyPair(o.Cert, o.Key)
+		if err != nil {
+			return &exitError{code: 1, err: fmt.Errorf("listen: %w", err)}
+		}
+		tlsConfig.Certificates = []tls.Certificate{cert}
+	}
 	addr := net.JoinHostPort(o.IP, strconv.Itoa(o.Port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -278,7 +287,7 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer, hel
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		TLSConfig:         &tls.Config{MinVersion: tlsMin},
+		TLSConfig:         tlsConfig,
 	}
 	// Signals are caught from here on: the start line below tells whoever waits for it
 	// that SIGTERM now shuts down gracefully.
@@ -304,7 +313,7 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer, hel
 	serveErr := make(chan error, 1)
 	go func() {
 		if o.Secure {
-			serveErr <- hs.ServeTLS(ln, o.Cert, o.Key)
+			serveErr <- hs.ServeTLS(ln, "", "") // the certificate is in TLSConfig
 		} else {
 			serveErr <- hs.Serve(ln)
 		}
@@ -360,6 +369,27 @@ func validateHooks(o *listenOptions, stdout io.Writer) error {
 	return nil
 }
 
+// maxPEMFile bounds each of -cert and -key.
+const maxPEMFile = 1 << 20
+
+// loadKeyPair reads -cert and -key: regular files (a FIFO is not waited on) of at most
+// maxPEMFile bytes each.
+func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	certPEM, err := safefile.ReadFile(certFile, maxPEMFile)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("-cert: %w", err)
+	}
+	keyPEM, err := safefile.ReadFile(keyFile, maxPEMFile)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("-key: %w", err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("-cert %s and -key %s: %w", certFile, keyFile, err)
+	}
+	return cert, nil
+}
+
 // modTimes is a fingerprint of the hooks files' modification times and sizes.
 func modTimes(paths []string) string {
 	var b strings.Builder
@@ -388,7 +418,7 @@ func parseHeaderFlags(flags []string) ([]listener.Header, error) {
 func (o *listenOptions) logger(stderr io.Writer) (log, start *slog.Logger, closeFn func(), err error) {
 	w, closeFn := stderr, func() {}
 	if o.LogFile != "" {
-		f, err := os.OpenFile(o.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+		f, err := safefile.OpenAppend(o.LogFile, 0o640)
 		if err != nil {
 			return nil, nil, nil, usageErr("listen: -logfile: %v", err)
 		}
@@ -411,7 +441,8 @@ func (o *listenOptions) logger(stderr io.Writer) (log, start *slog.Logger, close
 		closeFn()
 		return nil, nil, nil, usageErr("listen: -log-format %q: use text or json", o.LogFormat)
 	}
-	return slog.New(handler(level)), slog.New(handler(min(level, slog.LevelInfo))), closeFn, nil
+	// Every value cut to its bound, as in the other commands' logs.
+	return boundedLogger(handler(level)), boundedLogger(handler(min(level, slog.LevelInfo))), closeFn, nil
 }
 
 // defaultHooksFile is read when no -hooks is given, as webhook does.

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -10,6 +13,7 @@ import (
 
 	"github.com/hookpoint/hookpoint"
 	"github.com/hookpoint/hookpoint/internal/event"
+	"github.com/hookpoint/hookpoint/internal/safefile"
 )
 
 // maxDataFile bounds --data input.
@@ -45,29 +49,22 @@ func (o *eventOptions) AddFlags(fs *pflag.FlagSet, oneEvent bool) {
 	fs.StringVar(&o.Source, "source", event.DefaultSource, "event source")
 }
 
-// data parses --data and --var into the event's data map.
-func (o *eventOptions) data() (map[string]any, error) {
+// data parses --data and --var into the event's data map. Reading stdin (@-) ends
+// when ctx is cancelled.
+func (o *eventOptions) data(ctx context.Context) (map[string]any, error) {
 	data := map[string]any{}
 	if o.Data != "" {
 		raw := []byte(o.Data)
 		if name, ok := strings.CutPrefix(o.Data, "@"); ok {
-			var r io.Reader = os.Stdin
-			if name != "-" {
-				f, err := os.Open(name)
-				if err != nil {
-					return nil, usageErr("--data: %v", err)
-				}
-				defer f.Close()
-				r = f
+			var err error
+			if name == "-" {
+				raw, err = readStdin(ctx, maxDataFile)
+			} else {
+				raw, err = safefile.ReadFile(name, maxDataFile)
 			}
-			b, err := io.ReadAll(io.LimitReader(r, maxDataFile+1))
 			if err != nil {
 				return nil, usageErr("--data: %v", err)
 			}
-			if len(b) > maxDataFile {
-				return nil, usageErr("--data: larger than %d bytes", maxDataFile)
-			}
-			raw = b
 		}
 		if err := json.Unmarshal(raw, &data); err != nil {
 			return nil, usageErr("--data: not a JSON object: %v", err)
@@ -86,9 +83,32 @@ func (o *eventOptions) data() (map[string]any, error) {
 	return data, nil
 }
 
+// readStdin reads at most limit bytes of stdin, giving up when ctx is cancelled (stdin
+// may be a pipe or terminal that never ends).
+func readStdin(ctx context.Context, limit int64) ([]byte, error) {
+	type read struct {
+		b   []byte
+		err error
+	}
+	done := make(chan read, 1)
+	go func() {
+		b, err := io.ReadAll(io.LimitReader(os.Stdin, limit+1))
+		done <- read{b, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err == nil && int64(len(r.b)) > limit {
+			r.err = fmt.Errorf("stdin: larger than the limit of %d bytes", limit)
+		}
+		return r.b, r.err
+	case <-ctx.Done():
+		return nil, errors.New("stdin: cancelled while reading")
+	}
+}
+
 // build returns the event of type typ described by the flags.
-func (o *eventOptions) build(typ string) (*hookpoint.Event, error) {
-	data, err := o.data()
+func (o *eventOptions) build(ctx context.Context, typ string) (*hookpoint.Event, error) {
+	data, err := o.data(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/hookpoint/hookpoint"
+	"github.com/hookpoint/hookpoint/internal/clip"
 	"github.com/hookpoint/hookpoint/internal/config"
 	"github.com/hookpoint/hookpoint/internal/journal"
 	"github.com/hookpoint/hookpoint/internal/version"
@@ -145,11 +146,20 @@ func (g *globalOptions) logger() (*slog.Logger, error) {
 	ho := &slog.HandlerOptions{Level: level}
 	switch g.LogFormat {
 	case "text":
-		return slog.New(slog.NewTextHandler(os.Stderr, ho)), nil
+		return boundedLogger(slog.NewTextHandler(os.Stderr, ho)), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(os.Stderr, ho)), nil
+		return boundedLogger(slog.NewJSONHandler(os.Stderr, ho)), nil
 	}
 	return nil, usageErr("--log-format %q: use text or json", g.LogFormat)
+}
+
+// maxLogValue bounds each value of a log line (a hook's error, an id from a request):
+// the journal's largest field bound, so that what the journal cut is not cut again.
+const maxLogValue = journal.MaxError
+
+// boundedLogger logs through h with every value cut to maxLogValue.
+func boundedLogger(h slog.Handler) *slog.Logger {
+	return slog.New(clip.NewHandler(h, maxLogValue))
 }
 
 // loadConfig loads the config, turning problems into a usage error (exit 2).

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"reflect"
 	"regexp"
 	"sort"
@@ -15,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/hookpoint/hookpoint/internal/safefile"
 )
 
 // MaxFileSize bounds a config file.
@@ -67,27 +68,11 @@ type posIndex map[string]Position
 
 // Load reads and validates the config file at path.
 func Load(path string) (*Config, error) {
-	f, err := os.Open(path)
+	data, err := safefile.ReadFile(path, MaxFileSize)
 	if err != nil {
-		return nil, &Error{Issues: []Issue{{File: path, Message: "cannot read the config file: " + unwrapPathErr(err).Error()}}}
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, &Error{Issues: []Issue{{File: path, Message: "cannot read the config file: " + err.Error()}}}
-	}
-	if len(data) > MaxFileSize {
-		return nil, &Error{Issues: []Issue{{File: path, Message: fmt.Sprintf("the config file is larger than %d bytes", MaxFileSize)}}}
+		return nil, &Error{Issues: []Issue{{File: path, Message: "cannot read the config file: " + safefile.Reason(err).Error()}}}
 	}
 	return Parse(path, data)
-}
-
-func unwrapPathErr(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)

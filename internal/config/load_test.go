@@ -32,7 +32,7 @@ func TestUnknownFields(t *testing.T) {
 		{"auth", httpHook("auth:", "  type: bearer", "  token: t", "  prefix: Token"), want{9, "hooks[0].http.auth", `unknown field "prefix" (this object takes: base64, header, password, query, token, type, username)`}},
 		{"tls", httpHook("tls:", "  verify: false"), want{7, "hooks[0].http.tls", `unknown field "verify" (this object takes: ca_file, cert_file, insecure_skip_verify, key_file)`}},
 		{"sign", httpHook("sign:", "  secret: "+goodSecret, "  algorithm: hmac"), want{8, "hooks[0].http.sign", `unknown field "algorithm" (this object takes: secret)`}},
-		{"exec", execHook("cwd: /tmp"), want{6, "hooks[0].exec", `unknown field "cwd" (this object takes: args, command, env, shell, stdin, timeout, workdir)`}},
+		{"exec", execHook("cwd: /tmp"), want{6, "hooks[0].exec", `unknown field "cwd" (this object takes: args, command, env, keep_children, shell, stdin, timeout, workdir)`}},
 		{"retry", hookDoc("mode: async", "retry:", "  attempts: 3", "http: {url: \"http://h.example/\"}"), want{6, "hooks[0].retry", `unknown field "attempts" (this object takes: max_attempts, schedule)`}},
 		{"server", "server:\n  listen: 127.0.0.1:8080\n  port: 8080\n", want{3, "server", `unknown field "port" (this object takes: allowed_origins, db, listen, token_file)`}},
 	}
@@ -607,7 +607,7 @@ func TestLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = config.Load(big)
-	checkIssues(t, err, big, want{0, "", "larger than 8388608 bytes"})
+	checkIssues(t, err, big, want{0, "", "cannot read the config file: larger than the limit of 8388608 bytes"})
 }
 
 // TestParseName: the name given is the File of every issue; without one, "config".

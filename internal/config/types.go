@@ -175,6 +175,9 @@ type Exec struct {
 	Workdir string            `yaml:"workdir,omitempty" json:"workdir,omitempty"`
 	Timeout Duration          `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	Shell   bool              `yaml:"shell,omitempty" json:"shell,omitempty"`
+	// KeepChildren leaves what the command started in the background running after it
+	// ends (a script that starts a daemon); by default the process group is killed then.
+	KeepChildren bool `yaml:"keep_children,omitempty" json:"keep_children,omitempty"`
 
 	// Compiled holds the parsed templates; set by validation.
 	Compiled *ExecTemplates `yaml:"-" json:"-"`

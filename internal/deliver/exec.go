@@ -22,7 +22,8 @@ const MaxOutput = 64 << 10
 const waitDelay = 2 * time.Second
 
 // Run runs a rendered command without a shell, in its own process group, and kills the
-// whole group when the timeout passes or ctx is cancelled.
+// whole group when the timeout passes or ctx is cancelled, and, unless c.KeepChildren,
+// when the command ends: nothing it started outlives it.
 func Run(ctx context.Context, c *render.Command) Result {
 	start := time.Now()
 	res := run(ctx, c)
@@ -59,12 +60,11 @@ func run(parent context.Context, c *render.Command) Result {
 		cmd.Stderr = io.MultiWriter(out, errTail)
 	}
 	err := cmd.Run()
-	if cmd.Process != nil && ctx.Err() != nil {
-		// exec cancels only while the command itself runs: what it started and left
-		// behind (holding its output open, say) is killed here.
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	if cmd.Process != nil && (ctx.Err() != nil || !c.KeepChildren) {
+		endGroup(cmd.Process.Pid)
 	}
-	res := Result{Excerpt: out.excerpt(c.Mask), Output: out.output()}
+	res := Result{Output: out.output()}
+	res.Excerpt, res.ExcerptCut = out.excerpt(c.Mask)
 	if errTail != nil {
 		res.Stderr = errTail.tail(c.Mask)
 	}
@@ -110,6 +110,16 @@ func run(parent context.Context, c *render.Command) Result {
 	return res
 }
 
+// endGroup kills what is left of the process group of a command that has ended, with
+// the grace for its output already past: the children it started in the background and
+// left behind (exec cancels only the command itself), which would otherwise run on
+// outside every timeout and concurrency limit.
+func endGroup(pgid int) {
+	// The negative pid names the process group. Its id cannot be taken by another group
+	// while any member lives; when none does the kill finds no one (ESRCH).
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+}
+
 func exitCode(ps interface{ Sys() any }) int {
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok {
 		if ws.Signaled() {
@@ -137,7 +147,7 @@ func (s *syncBuffer) output() string {
 	return string(s.b.buf)
 }
 
-func (s *syncBuffer) excerpt(mask func(string) string) string {
+func (s *syncBuffer) excerpt(mask func(string) string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.excerpt(mask)

@@ -33,6 +33,9 @@ type Request struct {
 	// the request is sent, since it covers the attempt's timestamp.
 	SigningKeys [][]byte
 	TLS         *config.TLS
+	// KeepChildren leaves what the command started in the background running after it
+	// ends; otherwise its process group is killed then.
+	KeepChildren bool
 	// Mask hides the secrets of this rendering; deliver applies it to the response
 	// excerpt before cutting it, so that no part of a secret is kept. Nil when the
 	// rendering read no secret.
@@ -49,6 +52,9 @@ type Command struct {
 	Timeout time.Duration
 	// MaxOutput bounds the output kept (deliver.MaxOutput when 0).
 	MaxOutput int
+	// KeepChildren leaves what the command started in the background running after it
+	// ends; otherwise its process group is killed then.
+	KeepChildren bool
 	// StderrTail asks for the end of stderr to be kept apart from the combined output,
 	// to be shown beside a failure. Hooks ask for it; the receiver, which answers with
 	// the combined output in the order it came, does not.
@@ -400,7 +406,7 @@ func command(scope *template.Scope, h *config.Hook, ev *event.Event, opts Option
 	if ct == nil {
 		return nil, errors.New("the hook was not validated")
 	}
-	cmd := &Command{Dir: a.Workdir, Timeout: a.Timeout.D(), StderrTail: true}
+	cmd := &Command{Dir: a.Workdir, Timeout: a.Timeout.D(), KeepChildren: a.KeepChildren, StderrTail: true}
 	if cmd.Timeout == 0 {
 		cmd.Timeout = config.DefaultExecTimeout
 	}
