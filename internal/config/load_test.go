@@ -242,8 +242,8 @@ func TestYAML12Scalars(t *testing.T) {
 	if got := strings.Join(h.Exec.Args, ","); got != "yes,no,on,off,true,1,0x10,1e3," {
 		t.Errorf("args = %q", got)
 	}
-	// The example of SPEC §2: `on: [yes]` is the pattern "yes", and a key `on` is the
-	// field on.
+	// The example of docs/configuration.md, "Reading the file": `on: [yes]` is the
+	// pattern "yes", and a key `on` is the field on.
 	one := mustParse(t, "c.yaml", []byte("hooks:\n  - id: a\n    on: yes\n    http: {url: \"http://h.example/\"}\n")).Hooks[0]
 	if len(one.On) != 1 || one.On[0] != "yes" {
 		t.Errorf("on: yes = %q", one.On)

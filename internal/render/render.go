@@ -55,6 +55,10 @@ type Command struct {
 	// KeepChildren leaves what the command started in the background running after it
 	// ends; otherwise its process group is killed then.
 	KeepChildren bool
+	// StderrTail asks for the end of stderr to be kept apart from the combined output,
+	// to be shown beside a failure. Hooks ask for it; the receiver, which answers with
+	// the combined output in the order it came, does not.
+	StderrTail bool
 	// Mask hides the secrets of this rendering; deliver applies it to the output
 	// excerpt before cutting it. Nil when the rendering read no secret.
 	Mask func(string) string
@@ -420,7 +424,7 @@ func command(scope *template.Scope, h *config.Hook, ev *event.Event, opts Option
 	if ct == nil {
 		return nil, errors.New("the hook was not validated")
 	}
-	cmd := &Command{Dir: a.Workdir, Timeout: a.Timeout.D(), KeepChildren: a.KeepChildren}
+	cmd := &Command{Dir: a.Workdir, Timeout: a.Timeout.D(), KeepChildren: a.KeepChildren, StderrTail: true}
 	if cmd.Timeout == 0 {
 		cmd.Timeout = config.DefaultExecTimeout
 	}
