@@ -75,9 +75,11 @@ func completeEventType(g *globalOptions) cobra.CompletionFunc {
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		cfg, err := hookpoint.LoadConfig(g.configPath())
-		if err != nil {
-			cfg = nil
+		var cfg *hookpoint.Config
+		if path, err := g.configPath(); err == nil {
+			if c, err := hookpoint.LoadConfig(path); err == nil {
+				cfg = c
+			}
 		}
 		return eventTypes(cfg), cobra.ShellCompDirectiveNoFileComp
 	}

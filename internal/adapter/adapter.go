@@ -111,7 +111,7 @@ type EventSpec struct {
 	Statuses []string
 }
 
-// AddStatus appends s to the spec's statuses unless it is there already.
+// AddStatus appends s to the statuses the event may carry unless it is there already.
 func (e *EventSpec) AddStatus(s string) {
 	for _, have := range e.Statuses {
 		if have == s {

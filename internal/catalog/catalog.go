@@ -33,7 +33,7 @@ var Sources = []Source{
 	{"jetbackup", jetbackup.Events()},
 }
 
-// ServerNamespaces are the namespaces of events the server makes or ingests (spec §6):
+// ServerNamespaces are the namespaces of events the server makes or ingests (docs/server.md):
 // their types and statuses are not known here, and patterns in them are not checked.
 var ServerNamespaces = []string{"xo", "virtfusion", "zerobyte", "hookpoint"}
 
@@ -43,7 +43,7 @@ type Phase struct {
 	Statuses []string
 }
 
-// Lifecycle is what `hookpoint run` sends for a job of kind KIND (spec §5): KIND.pre
+// Lifecycle is what `hookpoint run` sends for a job of kind KIND (docs/cli.md): KIND.pre
 // before the command, KIND.post after it succeeded or KIND.abort when it did not, and
 // KIND.end last, with the final status.
 var Lifecycle = []Phase{
