@@ -154,11 +154,23 @@ func hookProblems(cfg *config.Config, path string, h *config.Hook, secrets, rend
 		p := cfg.Pos(field)
 		out = append(out, config.Issue{File: cfg.File, Line: p.Line, Column: p.Column, Field: field, Message: fmt.Sprintf("hook %q: %s", h.ID, msg)})
 	}
-	if secrets {
-		for _, sr := range refs(path, h) {
-			if msg := missingSecret(sr.ref); msg != "" {
-				add(sr.field, msg)
-			}
+	warn := func(field, msg string) {
+		p := cfg.Pos(field)
+		out = append(out, config.Issue{File: cfg.File, Line: p.Line, Column: p.Column, Field: field, Message: fmt.Sprintf("hook %q: %s", h.ID, msg), Warning: true})
+	}
+	for _, sr := range refs(path, h) {
+		if sr.ref.Func == "secret" {
+			add(sr.field, fmt.Sprintf("secret %q: only hooks managed through the server's API have stored secrets; in a config file read secrets with env or file", sr.ref.Arg))
+			render = false // it would fail for the same reason
+			continue
+		}
+		if !secrets {
+			continue
+		}
+		if msg := missingSecret(sr.ref); msg != "" {
+			add(sr.field, msg)
+		} else if msg := shortSecret(sr.ref); msg != "" {
+			warn(sr.field, msg)
 		}
 	}
 	if render {
@@ -302,6 +314,32 @@ func missingSecret(r template.Ref) string {
 		}
 	}
 	return ""
+}
+
+// shortSecret warns about a secret too short to be masked safely: what hookpoint renders
+// from it is masked exactly, but text that comes back from receivers can only be
+// searched, and a short secret matches ordinary words (or, under template.MinMaskLen
+// characters, is not searched for at all).
+func shortSecret(r template.Ref) string {
+	var v string
+	switch r.Func {
+	case "env":
+		v = os.Getenv(r.Arg)
+	case "file":
+		b, err := readSecretFile(r.Arg)
+		if err != nil {
+			return ""
+		}
+		v = strings.TrimRight(string(b), "\r\n")
+	}
+	if v == "" || len(v) >= template.SafeMaskLen {
+		return ""
+	}
+	what := fmt.Sprintf("secret %s %q is %d characters long", r.Func, r.Arg, len(v))
+	if len(v) < template.MinMaskLen {
+		return what + ": too short to be searched for in responses and command output, where it would show unmasked; use a secret of at least " + strconv.Itoa(template.SafeMaskLen) + " characters"
+	}
+	return what + ": responses and command output that contain the same letters are masked too; use a secret of at least " + strconv.Itoa(template.SafeMaskLen) + " characters"
 }
 
 // readSecretFile reads a file as the file function does: a regular file (a FIFO is not

@@ -5,6 +5,7 @@ package main
 // message when there is no config at all; and no Go internals in any message.
 
 import (
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -293,4 +294,50 @@ func namesFieldTwice(line string) bool {
 		}
 	}
 	return false
+}
+
+// TestCheckWarnsAboutShortSecrets: a secret too short to be masked safely in what
+// receivers answer is a warning (not an error), naming its length and where it is read;
+// a long one is not; a config-file hook cannot use the API's stored secrets.
+func TestCheckWarnsAboutShortSecrets(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "tok")
+	if err := os.WriteFile(secretFile, []byte("abcde\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := writeConfig(t, nil, "hookpoint.yaml", `hooks:
+  - id: short
+    on: [backup.pre]
+    http:
+      url: https://example.com/x
+      auth: {type: bearer, token: '{{ env "HP_TEST_SHORT" }}'}
+      headers: {X-File: '{{ file "`+secretFile+`" }}', X-Long: '{{ env "HP_TEST_LONG" }}'}
+`)
+	env := append(childEnv(t), "HP_TEST_SHORT=ab", "HP_TEST_LONG=long-enough-secret")
+	p := runHP(t, env, "check", "--config", path)
+	wantExit(t, p, 0)
+	got := strings.Join(stderrLines(p), "\n")
+	for _, want := range []string{
+		`:6:28: hooks[0].http.auth.token: warning: hook "short": secret env "HP_TEST_SHORT" is 2 characters long: too short to be searched for`,
+		`hooks[0].http.headers.X-File: warning: hook "short": secret file "` + secretFile + `" is 5 characters long: responses and command output that contain the same letters are masked too`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "HP_TEST_LONG") || len(stderrLines(p)) != 2 {
+		t.Errorf("want exactly the two short secrets warned about:\n%s", got)
+	}
+
+	path = writeConfig(t, nil, "stored.yaml", `hooks:
+  - id: stored
+    on: [backup.pre]
+    http: {url: 'https://example.com/{{ secret "url" }}'}
+`)
+	p = runHP(t, childEnv(t), "check", "--config", path)
+	wantExit(t, p, 2)
+	if !strings.Contains(p.stderr, `secret "url": only hooks managed through the server's API have stored secrets`) || strings.Count(p.stderr, `secret "url"`) != 1 {
+		t.Errorf("stderr:\n%s", p.stderr)
+	}
 }
