@@ -106,6 +106,12 @@ var ErrInvalidEvent = errors.New("invalid event")
 // to background delivery. A failing hook with on_failure abort stops the remaining hooks
 // and makes the verdict Abort. Every execution is recorded.
 func (e *Engine) Fire(ctx context.Context, ev *Event) (*Outcome, error) {
+	return e.FireWith(ctx, ev, e.queue)
+}
+
+// FireWith is Fire with the async hooks handed to q instead of the engine's queue: the
+// server collects them so that they are stored in the same transaction as the event.
+func (e *Engine) FireWith(ctx context.Context, ev *Event, q Queue) (*Outcome, error) {
 	if err := ev.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidEvent, err)
 	}
@@ -120,7 +126,7 @@ func (e *Engine) Fire(ctx context.Context, ev *Event) (*Outcome, error) {
 	}
 	out := &Outcome{Event: ev, Verdict: Proceed}
 	stopped := false
-	for _, h := range match.Select(e.cfg.Hooks, ev) {
+	for _, h := range match.Select(e.Hooks(), ev) {
 		if !stopped && ctx.Err() != nil {
 			stopped, out.Cancelled = true, true
 			out.Verdict = Abort
@@ -134,7 +140,7 @@ func (e *Engine) Fire(ctx context.Context, ev *Event) (*Outcome, error) {
 			continue
 		}
 		if h.IsAsync() {
-			out.Results = append(out.Results, e.async.enqueue(h, ev))
+			out.Results = append(out.Results, q.Enqueue(ctx, newDelivery(h, ev)))
 			continue
 		}
 		res := e.runSync(ctx, h, ev)
@@ -176,7 +182,7 @@ func mode(h *config.Hook) string {
 // runSync renders and runs one sync hook once.
 func (e *Engine) runSync(ctx context.Context, h *config.Hook, ev *Event) Result {
 	deliveryID := event.NewID("msg")
-	r, err := render.Hook(h, ev, deliveryID, e.renderOptions())
+	r, err := render.Hook(h, ev, deliveryID, e.renderOptions(h))
 	if err != nil {
 		res := deliver.Result{Outcome: deliver.Failed, Error: "render: " + err.Error()}
 		return e.finish(h, ev, nil, deliveryID, 1, res)
@@ -227,11 +233,11 @@ type Preview = render.Preview
 // previews and errors are in hook order; a hook that cannot be rendered has its error
 // (secrets masked) and an empty preview with only the hook id.
 func (e *Engine) Render(ev *Event) ([]Preview, []error) {
-	hooks := match.Select(e.cfg.Hooks, ev)
+	hooks := match.Select(e.Hooks(), ev)
 	previews := make([]Preview, len(hooks))
 	errs := make([]error, len(hooks))
 	for i, h := range hooks {
-		r, err := render.Hook(h, ev, event.NewID("msg"), e.renderOptions())
+		r, err := render.Hook(h, ev, event.NewID("msg"), e.renderOptions(h))
 		if err != nil {
 			previews[i], errs[i] = Preview{Hook: h.ID, Action: h.Action(), Mode: mode(h)}, err
 			continue

@@ -87,11 +87,13 @@ type Retry struct {
 	Schedule    []Duration `yaml:"schedule,omitempty" json:"schedule,omitempty"`
 }
 
-// DefaultSchedule is the Standard Webhooks example schedule: the waits before the 2nd,
-// 3rd, ... attempts.
+// DefaultSchedule is the waits before the 2nd, 3rd, ... attempts of an async hook
+// without a retry schedule: the Standard Webhooks example schedule, at once and then after
+// 5s, 5m, 30m, 2h, 5h, 10h and 10h — eight attempts over about 28 hours. The command
+// line's in-process retrier and the server use the same.
 var DefaultSchedule = []time.Duration{
 	5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour,
-	10 * time.Hour, 14 * time.Hour, 20 * time.Hour, 24 * time.Hour,
+	10 * time.Hour, 10 * time.Hour,
 }
 
 // Body types.

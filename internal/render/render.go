@@ -91,12 +91,18 @@ type Options struct {
 	ReadFile  func(string) ([]byte, error)
 	// Environ is the environment exec hooks inherit; os.Environ() when nil.
 	Environ []string
+	// LookupSecret reads the hook's stored secrets (the template function secret);
+	// nil for hooks of a config file.
+	LookupSecret func(name string) (string, bool)
 }
 
 // Hook renders h for ev. deliveryID names this delivery (X-Hookpoint-Delivery and
 // webhook-id); it stays the same across retries.
 func Hook(h *config.Hook, ev *event.Event, deliveryID string, opts Options) (*Rendered, error) {
 	scope := template.NewScope(template.Data(ev, h.ID)).WithSecretSources(opts.LookupEnv, opts.ReadFile)
+	if opts.LookupSecret != nil {
+		scope.WithStoredSecrets(opts.LookupSecret)
+	}
 	r := &Rendered{Hook: h, DeliveryID: deliveryID, scope: scope}
 	var err error
 	switch {
