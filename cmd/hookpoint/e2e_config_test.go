@@ -48,7 +48,7 @@ func TestCheckReportsEverything(t *testing.T) {
 	wantExit(t, p, 2)
 	want := []string{
 		path + `:3:12: hooks[0].order: 1.5 is not a whole number`,
-		path + `:5:5: hooks[0]: unknown field "colour" (this object takes: description, enabled, exec, http, id, mode, on, on_failure, order, retry, status)`,
+		path + `:5:5: hooks[0]: unknown field "colour" (this object takes: description, enabled, exec, http, id, max_in_flight, mode, on, on_failure, order, rate, retry, status)`,
 		path + `:7:7: hooks[0].http.url: the scheme must be http or https (the URL must start with http:// or https://)`,
 		path + `:8:16: hooks[0].http.timeout: "10x" is not a duration (write 10s, 5m, 1h30m or a number of seconds)`,
 		path + `:9:17: hooks[0].http.headers.X-Vm: template error on line 1 of the value: unclosed action`,

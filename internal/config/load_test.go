@@ -25,7 +25,7 @@ func TestUnknownFields(t *testing.T) {
 	}{
 		{"root", "hooks: []\nhook: {}\n", want{2, "", `unknown field "hook"; did you mean "hooks"? (this object takes: hooks, server)`}},
 		{"root yes", "hooks: []\nyes: true\n", want{2, "", `unknown field "yes"`}},
-		{"hook", hookDoc("url: http://h.example/", "http: {url: \"http://h.example/\"}"), want{4, "hooks[0]", `unknown field "url" (this object takes: description, enabled, exec, http, id, mode, on, on_failure, order, retry, status)`}},
+		{"hook", hookDoc("url: http://h.example/", "http: {url: \"http://h.example/\"}"), want{4, "hooks[0]", `unknown field "url" (this object takes: description, enabled, exec, http, id, max_in_flight, mode, on, on_failure, order, rate, retry, status)`}},
 		{"hook field names are case-sensitive", hookDoc("ID: b", "http: {url: \"http://h.example/\"}"), want{4, "hooks[0]", `unknown field "ID"`}},
 		{"second hook", "hooks:\n" + validHook + "  - id: b\n    on: [x]\n    onfailure: warn\n    http: {url: \"http://h.example/\"}\n", want{7, "hooks[1]", `unknown field "onfailure"`}},
 		{"http", httpHook("params: {a: b}"), want{6, "hooks[0].http", `unknown field "params" (this object takes: auth, body, body_type, expect, headers, method, sign, timeout, tls, url)`}},
@@ -34,7 +34,7 @@ func TestUnknownFields(t *testing.T) {
 		{"sign", httpHook("sign:", "  secret: "+goodSecret, "  algorithm: hmac"), want{8, "hooks[0].http.sign", `unknown field "algorithm" (this object takes: secret)`}},
 		{"exec", execHook("cwd: /tmp"), want{6, "hooks[0].exec", `unknown field "cwd" (this object takes: args, command, env, keep_children, shell, stdin, timeout, workdir)`}},
 		{"retry", hookDoc("mode: async", "retry:", "  attempts: 3", "http: {url: \"http://h.example/\"}"), want{6, "hooks[0].retry", `unknown field "attempts" (this object takes: max_attempts, schedule)`}},
-		{"server", "server:\n  listen: 127.0.0.1:8080\n  port: 8080\n", want{3, "server", `unknown field "port" (this object takes: allowed_origins, db, listen, token_file)`}},
+		{"server", "server:\n  listen: 127.0.0.1:8080\n  port: 8080\n", want{3, "server", `unknown field "port" (this object takes: allowed_origins, api_exec, auto_disable_after, db, ingest, listen, log_format, retention, secret_key_file, token_file)`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

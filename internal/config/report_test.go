@@ -57,7 +57,7 @@ func TestEveryProblemAtOnce(t *testing.T) {
 `,
 			want: []string{
 				`c.yaml:3:12: hooks[0].order: 1.5 is not a whole number`,
-				`c.yaml:5:5: hooks[0]: unknown field "colour" (this object takes: description, enabled, exec, http, id, mode, on, on_failure, order, retry, status)`,
+				`c.yaml:5:5: hooks[0]: unknown field "colour" (this object takes: description, enabled, exec, http, id, max_in_flight, mode, on, on_failure, order, rate, retry, status)`,
 				`c.yaml:7:7: hooks[0].http.url: the scheme must be http or https (the URL must start with http:// or https://)`,
 				`c.yaml:8:16: hooks[0].http.timeout: "10x" is not a duration (write 10s, 5m, 1h30m or a number of seconds)`,
 				`c.yaml:9:17: hooks[0].http.headers.X-Vm: template error on line 1 of the value: unclosed action`,
@@ -108,7 +108,7 @@ func TestEveryProblemAtOnce(t *testing.T) {
       timeot: 5s
 `,
 			want: []string{
-				`c.yaml:4:5: hooks[0]: unknown field "onfailure"; did you mean "on_failure"? (this object takes: description, enabled, exec, http, id, mode, on, on_failure, order, retry, status)`,
+				`c.yaml:4:5: hooks[0]: unknown field "onfailure"; did you mean "on_failure"? (this object takes: description, enabled, exec, http, id, max_in_flight, mode, on, on_failure, order, rate, retry, status)`,
 				`c.yaml:7:14: hooks[0].exec.args[0]: template error on line 1 of the value: unclosed action`,
 				`c.yaml:8:7: hooks[0].exec: unknown field "timeot"; did you mean "timeout"? (this object takes: args, command, env, keep_children, shell, stdin, timeout, workdir)`,
 			},

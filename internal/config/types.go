@@ -20,12 +20,65 @@ type Config struct {
 	pos      posIndex `yaml:"-"`
 }
 
-// Server holds the settings read by `hookpoint serve`.
+// Server holds the settings read by `hookpoint serve`; its flags win over them.
 type Server struct {
 	Listen         string   `yaml:"listen,omitempty" json:"listen,omitempty"`
 	DB             string   `yaml:"db,omitempty" json:"db,omitempty"`
 	AllowedOrigins []string `yaml:"allowed_origins,omitempty" json:"allowed_origins,omitempty"`
 	TokenFile      string   `yaml:"token_file,omitempty" json:"token_file,omitempty"`
+	SecretKeyFile  string   `yaml:"secret_key_file,omitempty" json:"secret_key_file,omitempty"`
+	// Retention is how long events and attempts are kept (default 30 days).
+	Retention Duration `yaml:"retention,omitempty" json:"retention,omitempty"`
+	// AutoDisableAfter disables a hook that has failed without a success for this long
+	// (default 5 days).
+	AutoDisableAfter Duration `yaml:"auto_disable_after,omitempty" json:"auto_disable_after,omitempty"`
+	// APIExec lets hooks managed through the API run commands on the server; off by
+	// default, since it turns an admin token into a shell.
+	APIExec bool    `yaml:"api_exec,omitempty" json:"api_exec,omitempty"`
+	Ingest  *Ingest `yaml:"ingest,omitempty" json:"ingest,omitempty"`
+	// LogFormat is text or json.
+	LogFormat string `yaml:"log_format,omitempty" json:"log_format,omitempty"`
+
+	// Compiled holds the parsed templates of the ingest secrets; set by validation.
+	Compiled *ServerTemplates `yaml:"-" json:"-"`
+}
+
+// Server defaults.
+const (
+	DefaultListen           = "127.0.0.1:8080"
+	DefaultDB               = "sqlite://hookpoint.db"
+	DefaultRetention        = 30 * 24 * time.Hour
+	DefaultAutoDisableAfter = 5 * 24 * time.Hour
+)
+
+// Ingest configures the systems that send their own webhooks to the server. Each
+// secret is a template that reads it with env or file.
+type Ingest struct {
+	XO         *IngestXO         `yaml:"xo,omitempty" json:"xo,omitempty"`
+	VirtFusion *IngestVirtFusion `yaml:"virtfusion,omitempty" json:"virtfusion,omitempty"`
+	Zerobyte   *IngestZerobyte   `yaml:"zerobyte,omitempty" json:"zerobyte,omitempty"`
+}
+
+// IngestXO: Xen Orchestra can only be given a URL, so its secret is a path segment.
+type IngestXO struct {
+	Secret string `yaml:"secret" json:"secret"`
+}
+
+// IngestVirtFusion: VirtFusion sends Authorization: Bearer base64(token).
+type IngestVirtFusion struct {
+	Token string `yaml:"token" json:"token"`
+}
+
+// IngestZerobyte: Zerobyte sends a secret header.
+type IngestZerobyte struct {
+	Header string `yaml:"header,omitempty" json:"header,omitempty"`
+	Secret string `yaml:"secret" json:"secret"`
+}
+
+// ServerTemplates are the compiled secret templates of the ingest sources, by source
+// name ("xo", "virtfusion", "zerobyte"); nil when a source is not configured.
+type ServerTemplates struct {
+	Ingest map[string]*template.Template
 }
 
 // Failure policies.
@@ -52,7 +105,12 @@ type Hook struct {
 	OnFailure   string     `yaml:"on_failure,omitempty" json:"on_failure,omitempty"`
 	Mode        string     `yaml:"mode,omitempty" json:"mode,omitempty"`
 	Retry       *Retry     `yaml:"retry,omitempty" json:"retry,omitempty"`
-	HTTP        *HTTP      `yaml:"http,omitempty" json:"http,omitempty"`
+	// MaxInFlight bounds the attempts of this async hook made at once by the server
+	// (default DefaultMaxInFlight), so that a slow receiver holds few workers.
+	MaxInFlight int `yaml:"max_in_flight,omitempty" json:"max_in_flight,omitempty"`
+	// Rate bounds how often the server starts attempts of this async hook.
+	Rate *Rate  `yaml:"rate,omitempty" json:"rate,omitempty"`
+	HTTP *HTTP  `yaml:"http,omitempty" json:"http,omitempty"`
 	Exec        *Exec      `yaml:"exec,omitempty" json:"exec,omitempty"`
 }
 
@@ -80,6 +138,9 @@ func (h *Hook) Action() string {
 	}
 	return "http"
 }
+
+// DefaultMaxInFlight is an async hook's max_in_flight when none is set.
+const DefaultMaxInFlight = 8
 
 // Retry is the retry policy of an async hook.
 type Retry struct {

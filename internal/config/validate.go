@@ -101,7 +101,58 @@ func (c *Config) validate(broken map[string]bool) []Issue {
 		}
 		v.hook(p, h)
 	}
+	if c.Server != nil {
+		v.server("server", c.Server)
+	}
 	return v.issues
+}
+
+// server checks the settings of hookpoint serve and compiles the ingest secrets.
+func (v *validator) server(p string, s *Server) {
+	if s.DB != "" && !strings.HasPrefix(s.DB, "sqlite://") && !strings.HasPrefix(s.DB, "postgres://") && !strings.HasPrefix(s.DB, "postgresql://") {
+		v.errf(p+".db", "%q is not a database: use sqlite://FILE or postgres://USER@HOST/DB", s.DB)
+	}
+	if s.Retention < 0 {
+		v.errf(p+".retention", "must be longer than zero")
+	}
+	if s.AutoDisableAfter < 0 {
+		v.errf(p+".auto_disable_after", "must be longer than zero")
+	}
+	if s.LogFormat != "" && s.LogFormat != "text" && s.LogFormat != "json" {
+		v.errf(p+".log_format", "%q is not a log format: use text or json%s", s.LogFormat, didYouMean(s.LogFormat, []string{"text", "json"}))
+	}
+	st := &ServerTemplates{Ingest: map[string]*template.Template{}}
+	secret := func(source, field, src string) {
+		path := p + ".ingest." + source + "." + field
+		if src == "" {
+			v.errf(path, "%s is required: read it with env or file, such as '{{ env \"%s_SECRET\" }}'", field, strings.ToUpper(source))
+			return
+		}
+		t := v.tmpl(path, src, template.Text)
+		if t == nil {
+			return
+		}
+		if len(t.Refs()) == 0 {
+			v.errf(path, "a secret must not be written in the config file: read it with env or file")
+			return
+		}
+		st.Ingest[source] = t
+	}
+	if in := s.Ingest; in != nil {
+		if in.XO != nil {
+			secret("xo", "secret", in.XO.Secret)
+		}
+		if in.VirtFusion != nil {
+			secret("virtfusion", "token", in.VirtFusion.Token)
+		}
+		if in.Zerobyte != nil {
+			secret("zerobyte", "secret", in.Zerobyte.Secret)
+			if h := in.Zerobyte.Header; h != "" && !headerKeyRE.MatchString(h) {
+				v.errf(p+".ingest.zerobyte.header", "%q is not a header name", h)
+			}
+		}
+	}
+	s.Compiled = st
 }
 
 func (v *validator) hook(p string, h *Hook) {
@@ -125,6 +176,16 @@ func (v *validator) hook(p string, h *Hook) {
 	}
 	if h.Mode != "" && h.Mode != ModeSync && h.Mode != ModeAsync {
 		v.errf(p+".mode", "%q is not a mode: use sync or async%s", h.Mode, didYouMean(h.Mode, []string{ModeSync, ModeAsync}))
+	}
+	if h.MaxInFlight < 0 || h.MaxInFlight > 10000 {
+		v.errf(p+".max_in_flight", "must be from 1 to 10000 (0 or unset: %d)", DefaultMaxInFlight)
+	}
+	if (h.MaxInFlight != 0 || h.Rate != nil) && h.Mode != ModeAsync && !v.isBroken(p+".mode") {
+		field := p + ".max_in_flight"
+		if h.MaxInFlight == 0 {
+			field = p + ".rate"
+		}
+		v.errf(field, "max_in_flight and rate apply to async hooks only; set mode: async or remove them")
 	}
 	if h.Retry != nil {
 		switch {

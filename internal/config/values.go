@@ -38,6 +38,7 @@ var (
 	_ nodeReader = (*StringList)(nil)
 	_ nodeReader = (*IntList)(nil)
 	_ nodeReader = (*Duration)(nil)
+	_ nodeReader = (*Rate)(nil)
 	_ nodeReader = (*Body)(nil)
 )
 
@@ -360,3 +361,72 @@ func normalize(v any) any {
 	}
 	return v
 }
+
+// Rate is a number of events per second, minute or hour, written "50/s", "600/m" or
+// "1000/h".
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+// PerSecond returns the rate as events per second.
+func (r Rate) PerSecond() float64 { return float64(r.N) / r.Per.Seconds() }
+
+func (r Rate) String() string {
+	unit := map[time.Duration]string{time.Second: "s", time.Minute: "m", time.Hour: "h"}[r.Per]
+	return fmt.Sprintf("%d/%s", r.N, unit)
+}
+
+func parseRate(s string) (Rate, error) {
+	num, unit, ok := strings.Cut(strings.TrimSpace(s), "/")
+	n, err := strconv.Atoi(strings.TrimSpace(num))
+	per := map[string]time.Duration{"s": time.Second, "sec": time.Second, "second": time.Second,
+		"m": time.Minute, "min": time.Minute, "minute": time.Minute, "h": time.Hour, "hour": time.Hour}[strings.TrimSpace(unit)]
+	if !ok || err != nil || per == 0 || n < 1 || n > 1_000_000 {
+		return Rate{}, fmt.Errorf("%q is not a rate: write a whole number from 1 to 1000000 per s, m or h, such as 50/s or 600/m", s)
+	}
+	return Rate{N: n, Per: per}, nil
+}
+
+// UnmarshalYAML accepts "N/s", "N/m" or "N/h".
+func (r *Rate) UnmarshalYAML(n *yaml.Node) error {
+	if e := r.readNode(n); e != nil {
+		return e.typeError()
+	}
+	return nil
+}
+
+func (r *Rate) readNode(n *yaml.Node) *nodeError {
+	if n.Kind != yaml.ScalarNode {
+		return &nodeError{n, "", "expected a rate such as 50/s"}
+	}
+	v, err := parseRate(n.Value)
+	if err != nil {
+		return &nodeError{n, "", err.Error()}
+	}
+	*r = v
+	return nil
+}
+
+// UnmarshalJSON accepts "N/s", "N/m" or "N/h"; null leaves the rate as it is.
+func (r *Rate) UnmarshalJSON(b []byte) error {
+	if isJSONNull(b) {
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("expected a rate such as \"50/s\"")
+	}
+	v, err := parseRate(s)
+	if err != nil {
+		return err
+	}
+	*r = v
+	return nil
+}
+
+// MarshalJSON writes the rate as "N/unit".
+func (r Rate) MarshalJSON() ([]byte, error) { return json.Marshal(r.String()) }
+
+// MarshalYAML writes the rate as "N/unit".
+func (r Rate) MarshalYAML() (any, error) { return r.String(), nil }
