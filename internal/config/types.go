@@ -109,9 +109,9 @@ type Hook struct {
 	// (default DefaultMaxInFlight), so that a slow receiver holds few workers.
 	MaxInFlight int `yaml:"max_in_flight,omitempty" json:"max_in_flight,omitempty"`
 	// Rate bounds how often the server starts attempts of this async hook.
-	Rate *Rate  `yaml:"rate,omitempty" json:"rate,omitempty"`
-	HTTP *HTTP  `yaml:"http,omitempty" json:"http,omitempty"`
-	Exec        *Exec      `yaml:"exec,omitempty" json:"exec,omitempty"`
+	Rate *Rate `yaml:"rate,omitempty" json:"rate,omitempty"`
+	HTTP *HTTP `yaml:"http,omitempty" json:"http,omitempty"`
+	Exec *Exec `yaml:"exec,omitempty" json:"exec,omitempty"`
 }
 
 // IsEnabled reports whether the hook runs (hooks are enabled unless said otherwise).
