@@ -216,6 +216,13 @@ type Queries interface {
 	PutHook(ctx context.Context, h *Hook) error
 	DeleteHook(ctx context.Context, id string) error
 	SetHookState(ctx context.Context, id string, st HookState) error
+	// RecordHookOutcome applies one attempt's outcome to the hook's state atomically
+	// and returns the state before and after: on success LastSuccessAt = at and
+	// FailingSince = nil; on failure FailingSince = FailingSince or at, and when the
+	// hook is enabled and FailingSince is at or before at - disableAfter (disableAfter >
+	// 0), Enabled = false with DisabledReason "failing since <RFC 3339 time> without a
+	// success". LastOutcome = outcome. ErrNotFound when there is no such hook.
+	RecordHookOutcome(ctx context.Context, id string, ok bool, outcome string, at time.Time, disableAfter time.Duration) (before, after HookState, err error)
 	PutSecrets(ctx context.Context, hookID string, secrets []Secret) error // replaces the hook's set
 	GetSecrets(ctx context.Context, hookID string) ([]Secret, error)
 
