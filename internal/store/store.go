@@ -28,19 +28,22 @@ var ErrSchemaTooNew = errors.New("the database schema is newer than this hookpoi
 
 // Event is an accepted event and what its hooks decided.
 type Event struct {
-	ID             string         `json:"id"`
-	Type           string         `json:"type"`
-	Source         string         `json:"source"`
-	Subject        string         `json:"subject,omitempty"`
-	Status         string         `json:"status,omitempty"`
-	Gate           bool           `json:"gate"`
-	RunID          string         `json:"run_id,omitempty"`
-	RunJob         string         `json:"run_job,omitempty"`
-	RunKind        string         `json:"run_kind,omitempty"`
-	Time           time.Time      `json:"time"`
-	Data           map[string]any `json:"data,omitempty"`
-	ReceivedAt     time.Time      `json:"received_at"`
-	IdempotencyKey string         `json:"idempotency_key,omitempty"`
+	ID      string         `json:"id"`
+	Type    string         `json:"type"`
+	Source  string         `json:"source"`
+	Subject string         `json:"subject,omitempty"`
+	Status  string         `json:"status,omitempty"`
+	Gate    bool           `json:"gate"`
+	RunID   string         `json:"run_id,omitempty"`
+	RunJob  string         `json:"run_job,omitempty"`
+	RunKind string         `json:"run_kind,omitempty"`
+	Time    time.Time      `json:"time"`
+	Data    map[string]any `json:"data,omitempty"`
+	// SourceEnv holds the variables an adapter read under the tool's own names, passed
+	// to exec hooks as they are.
+	SourceEnv      map[string]string `json:"source_env,omitempty"`
+	ReceivedAt     time.Time         `json:"received_at"`
+	IdempotencyKey string            `json:"idempotency_key,omitempty"`
 	// Origin says how the event came: "api", "ingest/xo", "fleet", "server" (events the
 	// server emits itself, such as hookpoint.hook.disabled).
 	Origin string `json:"origin"`
