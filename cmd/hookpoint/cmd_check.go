@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"sort"
 	"strconv"
@@ -249,57 +248,16 @@ func dryRender(path string, h *config.Hook) error {
 	return err
 }
 
-// refs lists the env and file references of every template of the hook at path p.
+// refs lists the env, file and secret references of every template of the hook at
+// path p.
 func refs(p string, h *config.Hook) []secretRef {
 	var out []secretRef
-	add := func(field string, t *template.Template) {
-		if t == nil {
-			return
-		}
+	config.EachTemplate(h, func(field string, t *template.Template) {
 		for _, r := range t.Refs() {
-			out = append(out, secretRef{field: field, ref: r})
+			out = append(out, secretRef{field: p + "." + field, ref: r})
 		}
-	}
-	if a := h.HTTP; a != nil && a.Compiled != nil {
-		c, hp := a.Compiled, p+".http"
-		add(hp+".url", c.URL)
-		add(hp+".body", c.Body)
-		add(hp+".auth.username", c.Username)
-		add(hp+".auth.password", c.Password)
-		add(hp+".auth.token", c.Token)
-		for name := range a.Headers { // the name as written, which is where it is
-			add(hp+".headers."+name, c.Headers[http.CanonicalHeaderKey(name)])
-		}
-		for i, t := range c.Secrets {
-			add(fmt.Sprintf("%s.sign.secret[%d]", hp, i), t)
-		}
-		treeTemplates(hp+".body", c.Tree, add)
-	}
-	if a := h.Exec; a != nil && a.Compiled != nil {
-		for i, t := range a.Compiled.Args {
-			add(fmt.Sprintf("%s.exec.args[%d]", p, i), t)
-		}
-		for _, n := range a.Compiled.EnvNames {
-			add(p+".exec.env."+n, a.Compiled.Env[n])
-		}
-	}
+	})
 	return out
-}
-
-// treeTemplates calls add for every template leaf of a structured body.
-func treeTemplates(path string, v any, add func(string, *template.Template)) {
-	switch x := v.(type) {
-	case *template.Template:
-		add(path, x)
-	case map[string]any:
-		for k, c := range x {
-			treeTemplates(path+"."+k, c, add)
-		}
-	case []any:
-		for i, c := range x {
-			treeTemplates(fmt.Sprintf("%s[%d]", path, i), c, add)
-		}
-	}
 }
 
 func missingSecret(r template.Ref) string {
