@@ -65,6 +65,7 @@ func newRootCommand() *cobra.Command {
 	root.SuggestionsMinimumDistance = 2
 	root.AddCommand(newCheckCommand(g), newEmitCommand(g), newRenderCommand(g), newRunCommand(g),
 		newVzdumpCommand(g), newAutosnapCommand(g), newJetbackupCommand(g), newListenCommand(g))
+	root.AddCommand(newGenDocsCommand()) // hidden: man pages and completions for packages
 	return root
 }
 
