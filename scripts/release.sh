@@ -11,6 +11,7 @@
 #   dist/hookpoint-linux-ARCH           the binary (CGO_ENABLED=0, -trimpath, -s -w)
 #   dist/hookpoint_VERSION_ARCH.deb     the package (packaging/nfpm.yaml)
 #   dist/SHA256SUMS
+#   dist/VERSION                        the version stamped
 #
 # The version is VERSION, else the nearest v* tag (1.2.3, or 1.2.3+4.gabc1234 four commits
 # after it), else 0.0.0-dev.<commit time>+g<commit>. The commit and its time (UTC) are
@@ -24,7 +25,7 @@ arches=()
 for a in "$@"; do
   case "$a" in
     --no-deb) deb=0 ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     amd64|arm64) arches+=("$a") ;;
     *) echo "release.sh: unknown argument $a (architectures: amd64 arm64)" >&2; exit 2 ;;
   esac
@@ -61,6 +62,7 @@ ldflags+=" -X $module/internal/version.Commit=$commit"
 ldflags+=" -X $module/internal/version.Date=$date"
 
 mkdir -p dist
+echo "$version" > dist/VERSION
 built=()
 echo "hookpoint $version ($commit, $date)"
 
