@@ -14,9 +14,10 @@
 #   dist/VERSION                        the version stamped
 #
 # The version is VERSION, else the nearest v* tag (1.2.3, or 1.2.3+4.gabc1234 four commits
-# after it), else 0.0.0-dev.<commit time>+g<commit>. The commit and its time (UTC) are
-# stamped too, and the commit time is SOURCE_DATE_EPOCH, so the same commit builds the
-# same files. Needs Go and git; nfpm runs as a Go tool (go.mod), nothing else is fetched.
+# after it), else 0.0.0-dev.<commit time>+g<commit>; a .dirty suffix marks uncommitted
+# changes. The commit and its time (UTC) are stamped too, and the commit time is
+# SOURCE_DATE_EPOCH, so the same commit builds the same files. Needs Go and git; nfpm
+# runs as a Go tool (go.mod), nothing else is fetched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,6 +51,9 @@ elif described=$(git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null); the
   version=${version/-dirty/+dirty}
 else
   version="0.0.0-dev.$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y%m%d%H%M%S)+g${commit:0:12}"
+  if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+    version+=.dirty
+  fi
 fi
 if ! [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]*)?$ ]]; then
   echo "release.sh: version $version is not MAJOR.MINOR.PATCH[-PRE][+META]" >&2

@@ -51,6 +51,10 @@ hookpoint check --config /etc/hookpoint/hookpoint.yaml
 # With no --config, in a directory without hookpoint.yaml, the system config is used.
 (cd / && env -u HOOKPOINT_CONFIG hookpoint emit hello.world)
 
+for example in /usr/share/doc/hookpoint/examples/*.yaml; do
+  hookpoint check --no-secrets --config "$example" >/dev/null || fail "the shipped example $example does not pass check"
+done
+
 echo "-- man pages and completions"
 for page in hookpoint hookpoint-check hookpoint-emit hookpoint-listen hookpoint-run hookpoint-vzdump; do
   [ -f "/usr/share/man/man1/$page.1.gz" ] || fail "no man page $page(1)"
