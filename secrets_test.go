@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -205,5 +206,100 @@ hooks:
 				}
 			}
 		}
+	}
+}
+
+// Text that comes back from outside holds secrets in parts and other encodings: a default
+// 404 page echoes the request path, a JSON error escapes its slashes, a proxy lowers the
+// hex of percent-escapes. Every such echo is masked in the journal and the results, and
+// what hookpoint renders itself is masked exactly where secrets went: values computed
+// from a secret in a template variable are masked, the values next to them are not.
+func TestSecretsEchoedInPartsAreMasked(t *testing.T) {
+	t.Parallel()
+	const (
+		pathToken  = "XyZsecretTOKEN123"
+		queryToken = "q9W8e7R6t5"
+		varSecret  = "var-Secret-42"
+	)
+	echoes := map[string]func(r *http.Request) string{
+		"express-404": func(r *http.Request) string { return "Cannot POST " + r.URL.Path },
+		"json-slashes": func(r *http.Request) string {
+			return `{"error":"no route","path":"` + strings.ReplaceAll(r.URL.Path, "/", `\/`) + `"}`
+		},
+		"segment-only": func(r *http.Request) string {
+			segs := strings.Split(r.URL.Path, "/")
+			return "unknown webhook " + segs[len(segs)-1]
+		},
+		"query-value":   func(r *http.Request) string { return "bad token=" + r.URL.Query().Get("token") },
+		"lower-percent": func(r *http.Request) string { return "raw query: " + strings.ToLower(r.URL.RawQuery) },
+		"html":          func(r *http.Request) string { return "<p>" + html.EscapeString(r.URL.String()) + "</p>" },
+		"base64": func(r *http.Request) string {
+			return base64.StdEncoding.EncodeToString([]byte(r.URL.Query().Get("token")))
+		},
+		"upper-var": func(r *http.Request) string { return "header: " + r.Header.Get("X-Up") },
+	}
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(404)
+		var b strings.Builder
+		for _, name := range []string{"express-404", "json-slashes", "segment-only", "query-value", "lower-percent", "html", "base64", "upper-var"} {
+			fmt.Fprintf(&b, "%s: %s\n", name, echoes[name](r))
+		}
+		_, _ = w.Write([]byte(b.String()))
+	})
+	hookURL := rc.URL + "/services/T0A1B2C3/B4D5E6F7/" + pathToken + "?token=" + queryToken + "&k=" + url.QueryEscape("a/b c")
+	secrets := map[string]string{"HOOK_URL": hookURL, "VAR": varSecret, "SHORT": "x"}
+	rec := &recorder{}
+	eng := engine(t, `
+hooks:
+  - id: slack
+    on: ["*"]
+    http:
+      url: '{{ env "HOOK_URL" }}'
+      headers:
+        X-Up: '{{ $v := env "VAR" }}{{ upper $v }}-{{ printf "%x" $v }}-{{ slice $v 4 }}'
+        X-Vm: '{{ $s := env "SHORT" }}{{ .data.vm }}'
+`, hookpoint.Options{Recorder: rec, LookupEnv: func(k string) (string, bool) { v, ok := secrets[k]; return v, ok }})
+	ev := hookpoint.NewEvent("backup.pre")
+	ev.Data["vm"] = "executing-100"
+	previews, errs := eng.Render(ev)
+	if len(errs) != 1 || errs[0] != nil {
+		t.Fatalf("render errors: %v", errs)
+	}
+	shown, _ := json.Marshal(previews)
+	out := fireOne(t, eng, func(e *hookpoint.Event) { e.Data["vm"] = "executing-100" })
+
+	reqs := rc.requests()
+	if len(reqs) != 1 || !strings.Contains(reqs[0].Path, pathToken) || reqs[0].Header.Get("X-Vm") != "executing-100" {
+		t.Fatalf("the receiver did not get the request as sent: %+v", reqs)
+	}
+	recs := rec.all()
+	if len(recs) != 1 {
+		t.Fatalf("%d records", len(recs))
+	}
+	results, _ := json.Marshal(out.Results)
+	up := strings.ToUpper(varSecret)
+	leaks := []string{pathToken, queryToken, up, fmt.Sprintf("%x", varSecret), varSecret[4:],
+		base64.StdEncoding.EncodeToString([]byte(queryToken))}
+	for what, text := range map[string]string{"journal response": recs[0].Response, "journal target": recs[0].Target,
+		"journal error": recs[0].Error, "results": string(results), "render": string(shown)} {
+		for _, leak := range leaks {
+			if strings.Contains(text, leak) {
+				t.Errorf("%s shows %q:\n%s", what, leak, text)
+			}
+		}
+	}
+	// Every echo reached the journal (so the masking above was tested), and values that
+	// are not secret stay readable: the data value after a secret variable, and words
+	// that contain a secret too short to mask.
+	for _, name := range []string{"express-404", "json-slashes", "segment-only", "query-value", "lower-percent", "html", "base64", "upper-var"} {
+		if !strings.Contains(recs[0].Response, name+": ") {
+			t.Errorf("the journal response lacks the %s echo:\n%s", name, recs[0].Response)
+		}
+	}
+	if !strings.Contains(string(shown), `"executing-100"`) {
+		t.Errorf("render masked a value that is not secret:\n%s", shown)
+	}
+	if !strings.Contains(recs[0].Response, "Cannot POST /services/") {
+		t.Errorf("ordinary path words were masked:\n%s", recs[0].Response)
 	}
 }

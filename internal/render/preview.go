@@ -1,6 +1,7 @@
 package render
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,10 +37,10 @@ func (r *Rendered) Preview(now time.Time) Preview {
 	switch {
 	case r.HTTP != nil:
 		q := r.HTTP
-		p.Method, p.URL, p.Body, p.Timeout = q.Method, r.Mask(q.URL), r.Mask(string(q.Body)), q.Timeout.String()
-		for name, vals := range q.Header {
+		p.Method, p.URL, p.Body, p.Timeout = q.Method, r.view.url, r.view.body, q.Timeout.String()
+		for name, vals := range r.view.header {
 			for _, v := range vals {
-				p.Headers = append(p.Headers, [2]string{name, r.Mask(v)})
+				p.Headers = append(p.Headers, [2]string{name, v})
 			}
 		}
 		if n := len(q.SigningKeys); n > 0 {
@@ -54,12 +55,9 @@ func (r *Rendered) Preview(now time.Time) Preview {
 		sort.SliceStable(p.Headers, func(i, j int) bool { return p.Headers[i][0] < p.Headers[j][0] })
 	case r.Exec != nil:
 		c := r.Exec
-		for _, a := range c.Argv {
-			p.Argv = append(p.Argv, r.Mask(a))
-		}
-		for _, kv := range c.Extra {
-			p.Env = append(p.Env, r.Mask(kv))
-		}
+		p.Argv = slices.Clone(r.view.argv)
+		p.Env = slices.Clone(r.view.extra)
+		// The event on stdin came from outside: it is searched for secrets.
 		p.Stdin, p.Workdir, p.Timeout = r.Mask(string(c.Stdin)), c.Dir, c.Timeout.String()
 	}
 	return p

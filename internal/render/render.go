@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,6 +61,17 @@ type Rendered struct {
 	HTTP       *Request
 	Exec       *Command
 	scope      *template.Scope
+	view       view
+}
+
+// view is what people are shown of the rendering: the same request or command with
+// exactly the parts that came from secrets replaced by template.Mask.
+type view struct {
+	url    string
+	header http.Header
+	body   string
+	argv   []string
+	extra  []string
 }
 
 // Options tunes rendering.
@@ -79,9 +91,9 @@ func Hook(h *config.Hook, ev *event.Event, deliveryID string, opts Options) (*Re
 	var err error
 	switch {
 	case h.HTTP != nil:
-		r.HTTP, err = httpRequest(scope, h, ev, deliveryID)
+		r.HTTP, err = httpRequest(scope, h, ev, deliveryID, &r.view)
 	case h.Exec != nil:
-		r.Exec, err = command(scope, h, ev, opts)
+		r.Exec, err = command(scope, h, ev, opts, &r.view)
 	default:
 		err = errors.New("the hook has no action")
 	}
@@ -99,16 +111,17 @@ func Hook(h *config.Hook, ev *event.Event, deliveryID string, opts Options) (*Re
 	return r, nil
 }
 
-// Mask hides every secret this rendering read.
+// Mask hides every secret this rendering read in text that comes back from outside (a
+// response, a command's output, an error).
 func (r *Rendered) Mask(s string) string { return r.scope.Mask(s) }
 
 // Target is the URL or program, with secrets masked, for journals and logs.
 func (r *Rendered) Target() string {
 	switch {
 	case r.HTTP != nil:
-		return r.HTTP.Method + " " + r.Mask(r.HTTP.URL)
+		return r.HTTP.Method + " " + r.view.url
 	case r.Exec != nil:
-		return r.Mask(r.Exec.Argv[0])
+		return r.view.argv[0]
 	}
 	return ""
 }
@@ -120,6 +133,17 @@ func render(scope *template.Scope, t *template.Template) (string, error) {
 	return scope.Render(t)
 }
 
+// renderView renders t and its view; a nil template renders as empty.
+func renderView(scope *template.Scope, t *template.Template) (string, string, error) {
+	if t == nil {
+		return "", "", nil
+	}
+	return scope.RenderView(t)
+}
+
+// masked is the view of a value that is secret as a whole.
+const masked = template.Mask
+
 // contentTypes are the defaults per body type.
 var contentTypes = map[string]string{
 	config.BodyJSON: "application/json",
@@ -128,7 +152,7 @@ var contentTypes = map[string]string{
 	config.BodyForm: "application/x-www-form-urlencoded",
 }
 
-func httpRequest(scope *template.Scope, h *config.Hook, ev *event.Event, deliveryID string) (*Request, error) {
+func httpRequest(scope *template.Scope, h *config.Hook, ev *event.Event, deliveryID string, v *view) (*Request, error) {
 	a, ct := h.HTTP, h.HTTP.Compiled
 	if ct == nil {
 		return nil, errors.New("the hook was not validated")
@@ -137,11 +161,11 @@ func httpRequest(scope *template.Scope, h *config.Hook, ev *event.Event, deliver
 	if req.Timeout == 0 {
 		req.Timeout = config.DefaultHTTPTimeout
 	}
-	u, err := render(scope, ct.URL)
+	u, uv, err := renderView(scope, ct.URL)
 	if err != nil {
 		return nil, fmt.Errorf("url: %w", err)
 	}
-	req.URL = u
+	req.URL, v.url = u, uv
 
 	// The fixed headers share one backing array (their keys are already canonical).
 	fixed := [...]string{version.UserAgent(), ev.Type, ev.ID, h.ID, deliveryID, ev.Status, ev.Run.ID}
@@ -151,26 +175,34 @@ func httpRequest(scope *template.Scope, h *config.Hook, ev *event.Event, deliver
 			req.Header[k] = vals[i : i+1 : i+1]
 		}
 	}
-	urlCredentials(scope, req)
+	v.header = http.Header{}
+	urlCredentials(scope, req, v)
 
 	if a.BodyType != config.BodyNone {
-		body, err := renderBody(scope, a, ct, ev)
+		body, bodyView, err := renderBody(scope, a, ct, ev)
 		if err != nil {
 			return nil, fmt.Errorf("body: %w", err)
 		}
-		req.Body = body
+		req.Body, v.body = body, bodyView
 		req.Header.Set("Content-Type", contentTypes[a.BodyType])
 	}
 	for _, name := range ct.HeaderNames {
-		v, err := scope.Render(ct.Headers[name])
+		hv, hview, err := scope.RenderView(ct.Headers[name])
 		if err != nil {
 			return nil, fmt.Errorf("headers.%s: %w", name, err)
 		}
-		req.Header.Set(name, v)
+		req.Header.Set(name, hv)
+		v.header.Set(name, hview)
 	}
 	if a.Auth != nil {
-		if err := applyAuth(scope, a.Auth, ct, req); err != nil {
+		if err := applyAuth(scope, a.Auth, ct, req, v); err != nil {
 			return nil, fmt.Errorf("auth: %w", err)
+		}
+	}
+	// Every header not set from a template or auth is shown as it is sent.
+	for name, vals := range req.Header {
+		if _, ok := v.header[name]; !ok {
+			v.header[name] = vals
 		}
 	}
 	for i, t := range ct.Secrets {
@@ -189,61 +221,73 @@ func httpRequest(scope *template.Scope, h *config.Hook, ev *event.Event, deliver
 	return req, nil
 }
 
-func renderBody(scope *template.Scope, a *config.HTTP, ct *config.HTTPTemplates, ev *event.Event) ([]byte, error) {
+// renderBody returns the body and its view.
+func renderBody(scope *template.Scope, a *config.HTTP, ct *config.HTTPTemplates, ev *event.Event) ([]byte, string, error) {
 	switch {
 	case ct.Body != nil:
-		s, err := scope.Render(ct.Body)
-		return []byte(s), err
+		s, view, err := scope.RenderView(ct.Body)
+		return []byte(s), view, err
 	case ct.Tree != nil:
-		v, err := renderTree(scope, ct.Tree)
+		v, tv, err := renderTree(scope, ct.Tree)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if a.BodyType == config.BodyForm {
-			form := url.Values{}
+			form, formView := url.Values{}, url.Values{}
 			for k, x := range v.(map[string]any) {
 				form.Set(k, event.Stringify(x))
+				formView.Set(k, event.Stringify(tv.(map[string]any)[k]))
 			}
-			return []byte(form.Encode()), nil
+			// The view is encoded like the body, then the masks are made readable.
+			return []byte(form.Encode()), strings.ReplaceAll(formView.Encode(), url.QueryEscape(masked), masked), nil
 		}
-		return appendTree(make([]byte, 0, 256), v)
+		body, err := appendTree(make([]byte, 0, 256), v)
+		if err != nil {
+			return nil, "", err
+		}
+		view, err := appendTree(make([]byte, 0, 256), tv)
+		return body, string(view), err
 	default:
-		return ev.CloudEvent()
+		b, err := ev.CloudEvent()
+		return b, string(b), err
 	}
 }
 
-func renderTree(scope *template.Scope, v any) (any, error) {
+// renderTree renders the templates of a structured body, returning the rendered tree
+// and its view.
+func renderTree(scope *template.Scope, v any) (any, any, error) {
 	switch x := v.(type) {
 	case *template.Template:
-		return scope.Render(x)
+		out, view, err := scope.RenderView(x)
+		return out, view, err
 	case map[string]any:
-		out := make(map[string]any, len(x))
+		out, view := make(map[string]any, len(x)), make(map[string]any, len(x))
 		for k, c := range x {
-			r, err := renderTree(scope, c)
+			r, rv, err := renderTree(scope, c)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", k, err)
+				return nil, nil, fmt.Errorf("%s: %w", k, err)
 			}
-			out[k] = r
+			out[k], view[k] = r, rv
 		}
-		return out, nil
+		return out, view, nil
 	case []any:
-		out := make([]any, len(x))
+		out, view := make([]any, len(x)), make([]any, len(x))
 		for i, c := range x {
-			r, err := renderTree(scope, c)
+			r, rv, err := renderTree(scope, c)
 			if err != nil {
-				return nil, fmt.Errorf("[%d]: %w", i, err)
+				return nil, nil, fmt.Errorf("[%d]: %w", i, err)
 			}
-			out[i] = r
+			out[i], view[i] = r, rv
 		}
-		return out, nil
+		return out, view, nil
 	}
-	return v, nil
+	return v, v, nil
 }
 
 // urlCredentials turns credentials in the URL (https://user:pass@host/) into Basic auth,
 // as curl and http.Client do (an http.Transport alone would drop them), takes them out of
 // the URL and marks them secret. An auth: block or an Authorization header still wins.
-func urlCredentials(scope *template.Scope, req *Request) {
+func urlCredentials(scope *template.Scope, req *Request, v *view) {
 	if !strings.Contains(req.URL, "@") {
 		return
 	}
@@ -261,18 +305,24 @@ func urlCredentials(scope *template.Scope, req *Request) {
 	enc := base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
 	scope.AddSecret(enc)
 	req.Header.Set("Authorization", "Basic "+enc)
-	// Cut "user:pass@" out of the text rather than re-encode the whole URL.
-	scheme, rest, _ := strings.Cut(req.URL, "://")
+	v.header.Set("Authorization", "Basic "+masked)
+	req.URL, v.url = cutUserinfo(req.URL), cutUserinfo(v.url)
+}
+
+// cutUserinfo cuts "user:pass@" out of a URL's text rather than re-encode the whole URL.
+func cutUserinfo(u string) string {
+	scheme, rest, _ := strings.Cut(u, "://")
 	end := strings.IndexAny(rest, "/?#")
 	if end < 0 {
 		end = len(rest)
 	}
 	if at := strings.LastIndexByte(rest[:end], '@'); at >= 0 {
-		req.URL = scheme + "://" + rest[at+1:]
+		return scheme + "://" + rest[at+1:]
 	}
+	return u
 }
 
-func applyAuth(scope *template.Scope, a *config.Auth, ct *config.HTTPTemplates, req *Request) error {
+func applyAuth(scope *template.Scope, a *config.Auth, ct *config.HTTPTemplates, req *Request, v *view) error {
 	secret := func(t *template.Template, field string) (string, error) {
 		s, err := render(scope, t)
 		if err != nil {
@@ -300,6 +350,7 @@ func applyAuth(scope *template.Scope, a *config.Auth, ct *config.HTTPTemplates, 
 		enc := base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
 		scope.AddSecret(enc)
 		req.Header.Set("Authorization", "Basic "+enc)
+		v.header.Set("Authorization", "Basic "+masked)
 	case config.AuthBearer:
 		tok, err := secret(ct.Token, "token")
 		if err != nil {
@@ -310,6 +361,7 @@ func applyAuth(scope *template.Scope, a *config.Auth, ct *config.HTTPTemplates, 
 			scope.AddSecret(tok)
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
+		v.header.Set("Authorization", "Bearer "+masked)
 	case config.AuthAPIKey:
 		tok, err := secret(ct.Token, "token")
 		if err != nil {
@@ -317,27 +369,29 @@ func applyAuth(scope *template.Scope, a *config.Auth, ct *config.HTTPTemplates, 
 		}
 		if a.Header != "" {
 			req.Header.Set(a.Header, tok)
+			v.header.Set(a.Header, masked)
 			return nil
 		}
-		sep := "?"
-		if strings.Contains(req.URL, "?") {
-			sep = "&"
-		}
-		frag := ""
-		if i := strings.IndexByte(req.URL, '#'); i >= 0 {
-			req.URL, frag = req.URL[:i], req.URL[i:]
-			if strings.Contains(req.URL, "?") {
-				sep = "&"
-			} else {
-				sep = "?"
-			}
-		}
-		req.URL += sep + url.QueryEscape(a.Query) + "=" + url.QueryEscape(tok) + frag
+		req.URL = addQuery(req.URL, a.Query, url.QueryEscape(tok))
+		v.url = addQuery(v.url, a.Query, masked)
 	}
 	return nil
 }
 
-func command(scope *template.Scope, h *config.Hook, ev *event.Event, opts Options) (*Command, error) {
+// addQuery adds name=escaped to the query of u, before any fragment.
+func addQuery(u, name, escaped string) string {
+	frag := ""
+	if i := strings.IndexByte(u, '#'); i >= 0 {
+		u, frag = u[:i], u[i:]
+	}
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	return u + sep + url.QueryEscape(name) + "=" + escaped + frag
+}
+
+func command(scope *template.Scope, h *config.Hook, ev *event.Event, opts Options, v *view) (*Command, error) {
 	a, ct := h.Exec, h.Exec.Compiled
 	if ct == nil {
 		return nil, errors.New("the hook was not validated")
@@ -348,23 +402,26 @@ func command(scope *template.Scope, h *config.Hook, ev *event.Event, opts Option
 	}
 	if a.Shell {
 		cmd.Argv = []string{"/bin/sh", "-c", a.Command, "hookpoint-" + h.ID}
+		v.argv = cmd.Argv
 	} else {
-		cmd.Argv = []string{a.Command}
+		cmd.Argv, v.argv = []string{a.Command}, []string{a.Command}
 		for i, t := range ct.Args {
-			s, err := scope.Render(t)
+			s, sv, err := scope.RenderView(t)
 			if err != nil {
 				return nil, fmt.Errorf("args[%d]: %w", i, err)
 			}
-			cmd.Argv = append(cmd.Argv, s)
+			cmd.Argv, v.argv = append(cmd.Argv, s), append(v.argv, sv)
 		}
 	}
 	extra := append(ev.Env(), "HOOKPOINT_HOOK="+h.ID)
+	v.extra = slices.Clone(extra)
 	for _, name := range ct.EnvNames {
-		s, err := scope.Render(ct.Env[name])
+		s, sv, err := scope.RenderView(ct.Env[name])
 		if err != nil {
 			return nil, fmt.Errorf("env.%s: %w", name, err)
 		}
 		extra = append(extra, name+"="+s)
+		v.extra = append(v.extra, name+"="+sv)
 	}
 	for _, kv := range extra {
 		if strings.IndexByte(kv, 0) >= 0 {

@@ -2,7 +2,6 @@ package template
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -10,8 +9,6 @@ import (
 	"io"
 	"net/url"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/hookpoint/hookpoint/internal/event"
@@ -215,60 +212,60 @@ func (t XMLText) String() string  { return string(t) }
 func (t URLText) String() string  { return string(t) }
 
 // escape is the final step of every action: it turns the action's value into text that
-// is safe where it lands.
+// is safe where it lands, and marks the Write that text/template makes of it next as the
+// action's span of the output.
 func (b *binding) escape(v any) (string, error) {
-	out, err := b.escapeValue(v)
-	if b.tainted {
-		// The value came from a secret, perhaps transformed (b64enc, upper, slice...).
-		// When the known secrets do not already cover it, it becomes one itself
-		// (AddSecret covers its escaped forms).
-		b.tainted = false
-		if d := event.Stringify(v); b.scope.Mask(d) == d {
-			b.scope.AddSecret(d)
-		}
+	out, sp, err := b.escapeValue(v)
+	if err != nil {
+		return "", err
 	}
-	return out, err
+	b.w.pending = &sp
+	return out, nil
 }
 
-func (b *binding) escapeValue(v any) (string, error) {
+// escapeValue returns the escaped text of v and the span it will fill (without its
+// position).
+func (b *binding) escapeValue(v any) (string, span, error) {
 	w := b.w
 	k := w.kind
+	sp := span{st: stNone, secret: b.scope.isSecret(v)}
 	switch k {
 	case Text:
-		return event.Stringify(v), nil
+		return event.Stringify(v), sp, nil
 	case Arg:
 		s := event.Stringify(v)
 		if strings.IndexByte(s, 0) >= 0 {
-			return "", errf(k, "value contains a NUL byte, which no argument or environment variable can carry")
+			return "", sp, errf(k, "value contains a NUL byte, which no argument or environment variable can carry")
 		}
-		return s, nil
+		return s, sp, nil
 	case Header:
 		s := event.Stringify(v)
 		if i := strings.IndexFunc(s, isHeaderControl); i >= 0 {
-			return "", errf(k, "value contains the control character %q at byte %d; a header value cannot carry CR, LF or other control characters", s[i], i)
+			return "", sp, errf(k, "value contains the control character %q at byte %d; a header value cannot carry CR, LF or other control characters", s[i], i)
 		}
-		return s, nil
+		return s, sp, nil
 	case Form:
 		if u, ok := v.(URLText); ok {
-			return string(u), nil
+			return string(u), sp, nil
 		}
-		return url.QueryEscape(event.Stringify(v)), nil
+		return url.QueryEscape(event.Stringify(v)), sp, nil
 	case URL:
-		st := w.context()
-		if st == stURLPath {
-			// A whole segment of "." or ".." would move the request elsewhere once a
-			// client or server normalises the path.
-			if s := event.Stringify(v); (s == "." || s == "..") && bytes.HasSuffix(w.buf.Bytes(), []byte("/")) {
-				return "", errf(k, "value %q cannot be a whole path segment", s)
-			}
+		sp.st = w.context()
+		if sp.st == stURLPrefix && w.buf.Len() > 0 {
+			return "", sp, errf(k, "a value cannot stand between literal text and the end of the URL's scheme: a value may start the URL, or follow its \"://\"")
 		}
-		return escapeURL(st, v)
+		out, err := escapeURL(sp.st, v)
+		return out, sp, err
 	case JSON:
-		return escapeJSON(w.context(), v)
+		sp.st = w.context()
+		out, err := escapeJSON(sp.st, v)
+		return out, sp, err
 	case XML:
-		return escapeXML(w.context(), v)
+		sp.st = w.context()
+		out, err := escapeXML(sp.st, v)
+		return out, sp, err
 	}
-	return "", errf(k, "unknown template kind")
+	return "", sp, errf(k, "unknown template kind")
 }
 
 func isHeaderControl(r rune) bool {
@@ -439,12 +436,7 @@ func checkURL(s string) error {
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		// url.Error quotes the whole URL, which may hold a secret: keep only the reason.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return errf(URL, "the URL does not parse: %v", err)
+		return errf(URL, "the URL does not parse: %s", urlParseReason(err))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return errf(URL, "the scheme must be http or https (the URL must start with http:// or https://)")
@@ -489,27 +481,25 @@ func checkXML(out []byte) error {
 	return nil
 }
 
-// escapedForms lists the ways a secret may appear in rendered text. Secrets are few
-// and the same ones come back with every rendering, so the lists are kept.
-func escapedForms(s string) []string {
-	if f, ok := formsCache.Load(s); ok {
-		return f.([]string)
+// urlParseReason says why a URL did not parse without quoting any of it: net/url's
+// errors quote the URL or the piece at fault, which may be part of a secret.
+func urlParseReason(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "invalid port"):
+		return "the port is not a number"
+	case strings.Contains(msg, "in host name"):
+		return "the host name has a character that a host name cannot have"
+	case strings.Contains(msg, "invalid URL escape"):
+		return "a percent sign is not followed by two hexadecimal digits"
+	case strings.Contains(msg, "missing protocol scheme"), strings.Contains(msg, "first path segment in URL cannot contain colon"):
+		return "it does not start with a scheme such as https://"
+	case strings.Contains(msg, "invalid userinfo"):
+		return "the user information before '@' has a character it cannot have"
+	case strings.Contains(msg, "IPv6"), strings.Contains(msg, "missing ']'"):
+		return "the bracketed IPv6 address is not valid"
+	case strings.Contains(msg, "control character"):
+		return "it contains a control character"
 	}
-	forms := []string{s, url.QueryEscape(s), url.PathEscape(s), xmlEscape(s),
-		base64.StdEncoding.EncodeToString([]byte(s)), base64.URLEncoding.EncodeToString([]byte(s))}
-	if b, err := jsonwrite.Marshal(s); err == nil {
-		forms = append(forms, string(b[1:len(b)-1]))
-	}
-	if formsCached.Add(1) <= maxCachedSecrets {
-		formsCache.Store(s, forms)
-	}
-	return forms
+	return "it is not a valid URL"
 }
-
-// maxCachedSecrets bounds the cache of escaped forms (rotated secrets add entries).
-const maxCachedSecrets = 1024
-
-var (
-	formsCache  sync.Map // secret -> []string
-	formsCached atomic.Int64
-)

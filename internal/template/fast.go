@@ -84,30 +84,30 @@ func lookup(data map[string]any, path []string) (v any, ok bool) {
 }
 
 // runFast executes prog; handled is false when the slow path must run instead.
-func (s *Scope) runFast(t *Template, prog program) (out string, handled bool, err error) {
-	w := &ctxWriter{kind: t.kind}
+func (s *Scope) runFast(t *Template, prog program) (w *ctxWriter, handled bool, err error) {
+	w = &ctxWriter{kind: t.kind}
 	b := &binding{scope: s, w: w}
 	for _, seg := range prog {
 		if !seg.action {
 			if err := w.writeString(seg.text); err != nil {
-				return "", true, err
+				return nil, true, err
 			}
 			continue
 		}
 		v, ok := lookup(s.data, seg.path)
 		if !ok {
-			return "", false, nil
+			return nil, false, nil
 		}
-		str, err := b.escape(v)
+		str, sp, err := b.escapeValue(v)
 		if err != nil {
-			return "", true, err
+			return nil, true, err
 		}
-		if err := w.writeString(str); err != nil {
-			return "", true, err
+		if err := w.writeValue(str, sp); err != nil {
+			return nil, true, err
 		}
 	}
-	if err := check(t.kind, w.buf.Bytes()); err != nil {
-		return "", true, err
+	if err := w.finish(); err != nil {
+		return nil, true, err
 	}
-	return w.buf.String(), true, nil
+	return w, true, nil
 }

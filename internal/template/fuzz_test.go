@@ -92,7 +92,7 @@ func FuzzParseSource(f *testing.F) {
 		env := fakeEnv(map[string]string{"S": fuzzSecret, "EMPTY": ""})
 		files := fakeFiles(map[string]string{"/secret": fuzzSecret + "\n"})
 		s := NewScope(fuzzData()).WithSecretSources(env, files)
-		out, err := s.Render(tp)
+		out, view, err := s.RenderView(tp)
 		if err != nil {
 			if out != "" {
 				t.Errorf("Render failed (%v) but returned output %s", err, short(out))
@@ -105,6 +105,9 @@ func FuzzParseSource(f *testing.F) {
 		again, err := NewScope(fuzzData()).WithSecretSources(env, files).Render(tp)
 		if err != nil || again != out {
 			t.Fatalf("second rendering = %s, %v; first was %s", short(again), err, short(out))
+		}
+		if strings.Contains(view, fuzzSecret) {
+			t.Fatalf("the view of %s is %s, which still holds the secret", short(out), short(view))
 		}
 		if masked := s.Mask(out); strings.Contains(masked, fuzzSecret) {
 			t.Fatalf("Mask(%s) = %s still holds the secret", short(out), short(masked))

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	ttemplate "text/template"
@@ -91,9 +90,6 @@ type instance struct {
 type binding struct {
 	scope *Scope
 	w     *ctxWriter
-	// tainted is set when env or file ran in the current action: whatever the action
-	// then produces (b64enc of a secret, a printf around it, ...) is a secret too.
-	tainted bool
 }
 
 var escaperNoiseRE = regexp.MustCompile(`executing "[^"]*" at <` + escapeFunc + `>: (error calling ` + escapeFunc + `: )?`)
@@ -230,8 +226,10 @@ type Scope struct {
 	data      map[string]any
 	lookupEnv func(string) (string, bool)
 	readFile  func(string) ([]byte, error)
+	// secrets holds every secret read and every value computed from one.
 	secrets   []string
-	forms     []string // every secret in every escaped form, for Mask
+	secretSet map[string]struct{}
+	masker    *masker // for Mask, built when first needed after a change
 }
 
 // NewScope returns a scope over data, reading env and file secrets from the process
@@ -251,78 +249,107 @@ func (s *Scope) WithSecretSources(lookupEnv func(string) (string, bool), readFil
 	return s
 }
 
-// AddSecret marks v as secret, so that Mask hides it.
+// AddSecret marks v as secret: output made from it is masked in views, and Mask hides
+// it (and its meaningful parts) in text that comes back from outside.
 func (s *Scope) AddSecret(v string) {
 	if v == "" {
 		return
 	}
-	for _, x := range s.secrets {
-		if x == v {
-			return
-		}
+	if _, ok := s.secretSet[v]; ok {
+		return
 	}
+	if s.secretSet == nil {
+		s.secretSet = make(map[string]struct{}, 4)
+	}
+	s.secretSet[v] = struct{}{}
 	s.secrets = append(s.secrets, v)
-	for _, f := range escapedForms(v) {
-		if f != "" && !slices.Contains(s.forms, f) {
-			s.forms = append(s.forms, f)
-		}
+	s.masker = nil
+}
+
+// isSecret reports whether v, as text, is a secret or was computed from one.
+func (s *Scope) isSecret(v any) bool {
+	if len(s.secrets) == 0 || v == nil {
+		return false
 	}
-	// Longest first, so that a secret containing another is masked whole.
-	sort.Slice(s.forms, func(i, j int) bool { return len(s.forms[i]) > len(s.forms[j]) })
+	var text string
+	switch x := v.(type) {
+	case string:
+		text = x
+	case fmt.Stringer:
+		text = x.String()
+	default:
+		return false // numbers, booleans, lists and objects come from data, not secrets
+	}
+	_, ok := s.secretSet[text]
+	return ok
 }
 
 // HasSecrets reports whether any secret was read.
 func (s *Scope) HasSecrets() bool { return len(s.secrets) > 0 }
 
+// Secrets returns every secret read and every value computed from one.
+func (s *Scope) Secrets() []string { return slices.Clone(s.secrets) }
+
 // Mask is what stands in place of a secret in anything shown.
 const Mask = "****"
-
-// Mask returns text with every secret read so far, and its escaped forms, replaced.
-func (s *Scope) Mask(text string) string {
-	for _, form := range s.forms {
-		if strings.Contains(text, form) {
-			text = strings.ReplaceAll(text, form, Mask)
-		}
-	}
-	return text
-}
 
 // Render executes t in this scope and checks the result for t's kind.
 func (s *Scope) Render(t *Template) (string, error) {
 	if t.constant {
 		return t.src, nil
 	}
+	w, err := s.render(t)
+	if err != nil {
+		return "", err
+	}
+	return w.buf.String(), nil
+}
+
+// RenderView is Render that also returns the view for people: the output with exactly
+// the parts that came from secrets replaced by Mask.
+func (s *Scope) RenderView(t *Template) (text, view string, err error) {
+	if t.constant {
+		return t.src, t.src, nil
+	}
+	w, err := s.render(t)
+	if err != nil {
+		return "", "", err
+	}
+	return w.buf.String(), w.view(), nil
+}
+
+func (s *Scope) render(t *Template) (*ctxWriter, error) {
 	if t.fast != nil {
-		out, handled, err := s.runFast(t, t.fast)
+		w, handled, err := s.runFast(t, t.fast)
 		if handled {
 			if err != nil {
-				return "", fmt.Errorf("%s: %w", t.name, err)
+				return nil, fmt.Errorf("%s: %w", t.name, err)
 			}
-			return out, nil
+			return w, nil
 		}
 	}
 	inst, _ := t.pool.Get().(*instance)
 	if inst == nil {
 		clone, err := t.base.Clone()
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		b := &binding{}
 		clone.Funcs(boundFuncs(b))
 		inst = &instance{t: clone, b: b}
 	}
 	w := &ctxWriter{kind: t.kind}
-	inst.b.scope, inst.b.w, inst.b.tainted = s, w, false
+	inst.b.scope, inst.b.w = s, w
 	err := inst.t.Execute(w, s.data)
 	inst.b.scope, inst.b.w = nil, nil
 	t.pool.Put(inst)
 	if err != nil {
-		return "", cleanErr(err)
+		return nil, cleanErr(err)
 	}
-	if err := check(t.kind, w.buf.Bytes()); err != nil {
-		return "", err
+	if err := w.finish(); err != nil {
+		return nil, err
 	}
-	return w.buf.String(), nil
+	return w, nil
 }
 
 // cleanErr strips text/template's "template: " prefix and the internal escaper's name.
@@ -340,10 +367,23 @@ func cleanErr(err error) error {
 
 // ctxWriter collects the output and knows, for the output so far, in which context the
 // next value lands. The context is computed lazily, only when an action asks for it.
+// It also records which bytes came from values (spans), so that the finished output can
+// be checked for structure the values made, and shown with the secret parts masked.
 type ctxWriter struct {
-	kind Kind
-	buf  bytes.Buffer
-	lex  lexer
+	kind  Kind
+	buf   bytes.Buffer
+	lex   lexer
+	spans []span
+	// pending is the span the next Write fills: text/template prints an action's
+	// value, which the escaper has just produced, in one Write.
+	pending *span
+}
+
+// span is a stretch of output that one action's value produced.
+type span struct {
+	start, end int
+	st         state // where the value landed
+	secret     bool  // the value is a secret or was computed from one
 }
 
 // MaxOutput bounds what one template may produce.
@@ -354,6 +394,12 @@ var errTooLarge = fmt.Errorf("the rendered value is larger than %d bytes", MaxOu
 func (w *ctxWriter) Write(p []byte) (int, error) {
 	if w.buf.Len()+len(p) > MaxOutput {
 		return 0, errTooLarge
+	}
+	if w.pending != nil {
+		sp := *w.pending
+		w.pending = nil
+		sp.start, sp.end = w.buf.Len(), w.buf.Len()+len(p)
+		w.spans = append(w.spans, sp)
 	}
 	return w.buf.Write(p)
 }
@@ -366,11 +412,64 @@ func (w *ctxWriter) writeString(s string) error {
 	return nil
 }
 
+// writeValue writes the escaped text of a value as its own span.
+func (w *ctxWriter) writeValue(s string, sp span) error {
+	if w.buf.Len()+len(s) > MaxOutput {
+		return errTooLarge
+	}
+	sp.start, sp.end = w.buf.Len(), w.buf.Len()+len(s)
+	w.spans = append(w.spans, sp)
+	w.buf.WriteString(s)
+	return nil
+}
+
 // context scans the output written since the last call and returns the current state.
 func (w *ctxWriter) context() state {
 	b := w.buf.Bytes()
 	w.lex.scan(w.kind, b)
 	return w.lex.st
+}
+
+// finish checks the whole output: well-formed for its kind, and no structure made by
+// values.
+func (w *ctxWriter) finish() error {
+	out := w.buf.Bytes()
+	if err := check(w.kind, out); err != nil {
+		return err
+	}
+	return checkStructure(w.kind, out, w.spans)
+}
+
+// view returns the output with every secret span replaced by Mask (adjacent ones by one).
+func (w *ctxWriter) view() string {
+	out := w.buf.Bytes()
+	var b strings.Builder
+	last, masked, hasSecret := 0, false, false
+	for _, sp := range w.spans {
+		if !sp.secret || sp.end == sp.start {
+			continue
+		}
+		hasSecret = true
+		if sp.st == stJSONValue && out[sp.start] == '"' && out[sp.end-1] == '"' {
+			// A whole JSON string: the view stays valid JSON.
+			b.Write(out[last:sp.start])
+			b.WriteString(`"` + Mask + `"`)
+			last, masked = sp.end, false
+			continue
+		}
+		if sp.start == last && masked {
+			last = sp.end
+			continue
+		}
+		b.Write(out[last:sp.start])
+		b.WriteString(Mask)
+		last, masked = sp.end, true
+	}
+	if !hasSecret {
+		return string(out)
+	}
+	b.Write(out[last:])
+	return b.String()
 }
 
 // errf builds a rendering error that names the kind of text being produced.
