@@ -50,12 +50,15 @@ type listenOptions struct {
 	LogFormat       string
 	ShutdownTimeout time.Duration
 	MaxQueuedBytes  int64
+	MaxBodyInFlight int64
+	MaxReplayIDs    int
 	RequestIDLimit  int
 	MaxMultipartMem int64
 	TLSMinVersion   string
 	CipherSuites    string
 	ListCiphers     bool
 	SetUID, SetGID  int
+	Validate        bool
 }
 
 type multiFlag []string
@@ -82,6 +85,8 @@ func (o *listenOptions) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.LogFile, "logfile", "", "write the log to this file instead of stderr")
 	fs.StringVar(&o.PIDFile, "pidfile", "", "write the process id to this file")
 	fs.BoolVar(&o.ShowVersion, "version", false, "print the version and exit")
+	fs.BoolVar(&o.Validate, "validate", false, "load the hooks files, print each hook, its command and rule, and the warnings, then exit: 0 when they load, 2 when not")
+	fs.BoolVar(&o.Validate, "check", false, "the same as -validate")
 	fs.DurationVar(&o.Timeout, "timeout", listener.DefaultTimeout, "command timeout for hooks that set none; the process group is killed")
 	fs.IntVar(&o.MaxConcurrency, "max-concurrency", listener.DefaultMaxConcurrency, "commands running at once per hook, for hooks that set none")
 	fs.IntVar(&o.MaxQueue, "max-queue", listener.DefaultMaxQueue, "requests waiting per hook beyond that (0: none); more get 503")
@@ -89,6 +94,8 @@ func (o *listenOptions) AddFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.LogFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long running commands may finish before they are killed")
 	fs.Int64Var(&o.MaxQueuedBytes, "max-queued-bytes", listener.DefaultMaxQueuedBytes, "request bodies held by queued async requests, all hooks together; more get 503")
+	fs.Int64Var(&o.MaxBodyInFlight, "max-body-inflight", listener.DefaultMaxBodyInFlight, "request bodies being received or held by requests, all hooks together, in bytes; more get 503")
+	fs.IntVar(&o.MaxReplayIDs, "max-replay-ids", listener.DefaultMaxReplayIDs, "standard-webhooks message ids remembered per hook to refuse replays; a hook with that many recent ids answers 503")
 	// webhook's other flags, so that existing command lines keep working.
 	fs.IntVar(&o.RequestIDLimit, "x-request-id-limit", 0, "truncate X-Request-Id to this many characters (0: no limit)")
 	fs.Int64Var(&o.MaxMultipartMem, "max-multipart-mem", 1<<20, "accepted for compatibility; multipart bodies are bounded by -max-body")
@@ -105,9 +112,11 @@ func newListenCommand(_ *globalOptions) *cobra.Command {
 		Short: "Serve hooks files in adnanh/webhook's format, with timeouts and limits",
 		Long: `A drop-in replacement for adnanh/webhook: the same hooks files (JSON or YAML), flags and
 responses, at /hooks/{id}; plus a command timeout that kills the process group, a
-concurrency limit and bounded queue per hook (503 when full), a body size limit, a
-standard-webhooks rule type, atomic hot reload and graceful shutdown. Flags take one dash
-or two.`,
+concurrency limit and bounded queue per hook (503 when full), body limits (per request
+and for all bodies in flight), a standard-webhooks rule type that refuses replays,
+warnings for hooks file keys it does not understand, atomic hot reload and graceful
+shutdown. -validate (or --check) loads the hooks files, prints what it found and exits.
+Flags take one dash or two.`,
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runListen(cmd.Context(), args, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -147,6 +156,12 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !ok {
 		return usageErr("listen: -tls-min-version %q: use 1.0, 1.1, 1.2 or 1.3", o.TLSMinVersion)
 	}
+	if o.MaxBody <= 0 || o.MaxBodyInFlight < o.MaxBody {
+		return usageErr("listen: -max-body (%d) must be more than 0 and at most -max-body-inflight (%d)", o.MaxBody, o.MaxBodyInFlight)
+	}
+	if o.MaxReplayIDs <= 0 {
+		return usageErr("listen: -max-replay-ids must be more than 0")
+	}
 	maxQueue := o.MaxQueue
 	if maxQueue == 0 {
 		maxQueue = -1 // -max-queue 0: no queue
@@ -160,8 +175,15 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if o.Validate {
+		return validateHooks(o, stdout)
+	}
 	load := func() ([]*listener.Hook, error) {
-		return listener.Load(o.Hooks, listener.LoadOptions{Template: o.Template})
+		hooks, warnings, err := listener.Load(o.Hooks, listener.LoadOptions{Template: o.Template})
+		for _, w := range warnings {
+			log.Warn("hooks file: "+w.Msg, "file", w.File, "line", w.Line, "hook", w.Hook)
+		}
+		return hooks, err
 	}
 	hooks, err := load()
 	if err != nil {
@@ -179,7 +201,8 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	srv := listener.New(hooks, listener.Options{
 		URLPrefix: o.URLPrefix, HTTPMethods: methods, Headers: headers, RequestIDHeader: o.RequestID,
 		MaxBody: o.MaxBody, Timeout: o.Timeout, MaxConcurrency: o.MaxConcurrency, MaxQueue: maxQueue,
-		MaxQueuedBytes: o.MaxQueuedBytes, RequestIDLimit: o.RequestIDLimit, Logger: log,
+		MaxQueuedBytes: o.MaxQueuedBytes, MaxBodyInFlight: o.MaxBodyInFlight, MaxReplayIDs: o.MaxReplayIDs,
+		RequestIDLimit: o.RequestIDLimit, Logger: log,
 	})
 	if o.CipherSuites != "" {
 		log.Warn("-cipher-suites is ignored: Go's default cipher suites are used")
@@ -256,6 +279,26 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return nil
 		}
 	}
+}
+
+// validateHooks is -validate: it loads the hooks files as listen would and prints what
+// it found.
+func validateHooks(o *listenOptions, stdout io.Writer) error {
+	if len(o.Hooks) == 0 {
+		return usageErr("listen -validate: name the hooks files with -hooks")
+	}
+	hooks, warnings, err := listener.Load(o.Hooks, listener.LoadOptions{Template: o.Template})
+	for _, w := range warnings {
+		fmt.Fprintf(stdout, "warning: %s\n", w)
+	}
+	if err != nil {
+		return &exitError{code: exitUsage, err: fmt.Errorf("listen: %w", err)}
+	}
+	for _, h := range hooks {
+		fmt.Fprintf(stdout, "hook %q\n  command: %s\n  rule: %s\n", h.ID, h.ExecuteCommand, h.RuleSummary())
+	}
+	fmt.Fprintf(stdout, "%d hook(s), %d warning(s)\n", len(hooks), len(warnings))
+	return nil
 }
 
 // modTimes is a fingerprint of the hooks files' modification times and sizes.

@@ -45,9 +45,9 @@ func compile(t testing.TB, hooks ...*Hook) []*Hook {
 }
 
 // parse parses a hooks file given as text.
-func parse(t testing.TB, text string) []*Hook {
+func parseHooks(t testing.TB, text string) []*Hook {
 	t.Helper()
-	hooks, err := Parse("hooks.yaml", []byte(text))
+	hooks, _, err := Parse("hooks.yaml", []byte(text))
 	if err != nil {
 		t.Fatalf("parse: %v\n%s", err, text)
 	}

@@ -7,15 +7,16 @@ package receiver
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/hookpoint/hookpoint/internal/config"
 	"os"
 	"regexp"
 	"strings"
-	ttemplate "text/template"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/hookpoint/hookpoint/internal/config"
 )
 
 // Hook is one entry of a hooks file.
@@ -42,6 +43,8 @@ type Hook struct {
 	Timeout        Duration `yaml:"timeout" json:"timeout"`
 	MaxConcurrency int      `yaml:"max-concurrency" json:"max-concurrency"`
 	MaxQueue       int      `yaml:"max-queue" json:"max-queue"`
+
+	line int // where the hook starts in its file
 }
 
 // Header is a response header.
@@ -64,6 +67,8 @@ type Rules struct {
 	Or    []Rules    `yaml:"or" json:"or"`
 	Not   *Rules     `yaml:"not" json:"not"`
 	Match *MatchRule `yaml:"match" json:"match"`
+
+	line int
 }
 
 // MatchRule is one condition.
@@ -77,7 +82,10 @@ type MatchRule struct {
 	// Tolerance is the replay window of standard-webhooks (default 5m).
 	Tolerance Duration `yaml:"tolerance" json:"tolerance"`
 
-	re *regexp.Regexp
+	re   *regexp.Regexp
+	line int
+	// templated: the value came (at least in part) from the template's getenv.
+	templated bool
 }
 
 // Duration is written "30s" or as a number of seconds, as in hookpoint's own config.
@@ -123,89 +131,165 @@ type LoadOptions struct {
 	Getenv func(string) string
 }
 
-// Load reads hooks files and returns all their hooks; ids must be unique across files.
-func Load(paths []string, o LoadOptions) ([]*Hook, error) {
+// Load reads hooks files and returns all their hooks and the warnings about them; ids
+// must be unique across files.
+func Load(paths []string, o LoadOptions) ([]*Hook, []Warning, error) {
 	var all []*Hook
+	var warnings []Warning
 	seen := map[string]string{}
 	for _, p := range paths {
-		hooks, err := LoadFile(p, o)
+		hooks, w, err := LoadFile(p, o)
+		warnings = append(warnings, w...)
 		if err != nil {
-			return nil, err
+			return nil, warnings, err
 		}
 		for _, h := range hooks {
 			if prev, dup := seen[h.ID]; dup {
-				return nil, fmt.Errorf("%s: hook id %q is also defined in %s", p, h.ID, prev)
+				return nil, warnings, fmt.Errorf("%s: %shook id %q is also defined in %s", p, lineOf(h.line), h.ID, prev)
 			}
 			seen[h.ID] = p
 			all = append(all, h)
 		}
 	}
-	return all, nil
+	return all, warnings, nil
 }
 
 // maxHooksFile bounds a hooks file.
 const maxHooksFile = 8 << 20
 
 // LoadFile reads one hooks file (JSON or YAML: a list of hooks).
-func LoadFile(path string, o LoadOptions) ([]*Hook, error) {
+func LoadFile(path string, o LoadOptions) ([]*Hook, []Warning, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("hooks file: %w", err)
+		return nil, nil, fmt.Errorf("hooks file: %w", err)
 	}
 	if st.Size() > maxHooksFile {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxHooksFile)
+		return nil, nil, fmt.Errorf("%s: larger than %d bytes", path, maxHooksFile)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("hooks file: %w", err)
+		return nil, nil, fmt.Errorf("hooks file: %w", err)
 	}
-	if o.Template {
-		getenv := o.Getenv
-		if getenv == nil {
-			getenv = os.Getenv
-		}
-		t, err := ttemplate.New(path).Funcs(ttemplate.FuncMap{"getenv": getenv}).Parse(string(data))
-		if err != nil {
-			return nil, fmt.Errorf("%s: template: %w", path, err)
-		}
-		var buf bytes.Buffer
-		if err := t.Execute(&buf, nil); err != nil {
-			return nil, fmt.Errorf("%s: template: %w", path, err)
-		}
-		data = buf.Bytes()
+	if !o.Template {
+		return parse(path, data, nil)
 	}
-	return Parse(path, data)
+	return parseTemplate(path, data, o)
 }
 
-// Parse reads hooks from data (JSON or YAML); name is used in messages. Fields this
-// package does not know are ignored, as webhook ignores them, so that every hooks file
-// webhook accepts loads here too.
-func Parse(name string, data []byte) ([]*Hook, error) {
+// Parse reads hooks from data (JSON or YAML); name is used in messages. Keys are
+// matched as webhook matches them (see canonicalize); keys that match no field are
+// ignored, as webhook ignores them, and reported as warnings.
+func Parse(name string, data []byte) ([]*Hook, []Warning, error) {
+	return parse(name, data, nil)
+}
+
+// parse is Parse; prepare, when set, sees the hooks before they are validated.
+func parse(name string, data []byte, prepare func([]*Hook)) ([]*Hook, []Warning, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		if jerr := jsonSyntaxError(data); jerr != "" {
+			return nil, nil, fmt.Errorf("%s: %s", name, jerr)
+		}
+		return nil, nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	warnings := canonicalizeHooks(name, &doc)
 	var hooks []*Hook
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&hooks); err != nil {
-		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	if err := doc.Decode(&hooks); err != nil {
+		return nil, warnings, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if prepare != nil {
+		prepare(hooks)
 	}
 	var errs []error
 	ids := map[string]bool{}
 	for i, h := range hooks {
-		where := fmt.Sprintf("%s: hook %d", name, i+1)
 		if h == nil {
-			errs = append(errs, fmt.Errorf("%s: empty", where))
+			errs = append(errs, fmt.Errorf("%s: hook %d: empty", name, i+1))
 			continue
 		}
+		where := fmt.Sprintf("hook %d", i+1)
 		if h.ID != "" {
-			where = fmt.Sprintf("%s: hook %q", name, h.ID)
+			where = fmt.Sprintf("hook %q", h.ID)
 		}
 		if err := h.validate(); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", where, err))
+			line := h.line
+			var le *lineError
+			if errors.As(err, &le) && le.line > 0 {
+				line = le.line
+			}
+			errs = append(errs, fmt.Errorf("%s: %s%s: %w", name, lineOf(line), where, err))
 		}
 		if ids[h.ID] {
-			errs = append(errs, fmt.Errorf("%s: duplicate id", where))
+			errs = append(errs, fmt.Errorf("%s: %s%s: duplicate id", name, lineOf(h.line), where))
 		}
 		ids[h.ID] = true
 	}
-	return hooks, errors.Join(errs...)
+	return hooks, warnings, errors.Join(errs...)
+}
+
+// jsonSyntaxError describes the syntax error of a JSON hooks file with the line it is
+// on (the YAML parser names the line where a JSON list or object starts); "" when data
+// is not JSON.
+func jsonSyntaxError(data []byte) string {
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 || (trimmed[0] != '[' && trimmed[0] != '{') {
+		return ""
+	}
+	var v any
+	var se *json.SyntaxError
+	if err := json.Unmarshal(data, &v); errors.As(err, &se) {
+		line := bytes.Count(data[:min(int(se.Offset), len(data))], []byte("\n")) + 1
+		return fmt.Sprintf("line %d: %s", line, se.Error())
+	}
+	return ""
+}
+
+func lineOf(line int) string {
+	if line <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("line %d: ", line)
+}
+
+// lineError is an error about the part of a hook that starts on line.
+type lineError struct {
+	line int
+	err  error
+}
+
+func (e *lineError) Error() string { return e.err.Error() }
+func (e *lineError) Unwrap() error { return e.err }
+
+func atLine(line int, err error) error {
+	if err == nil {
+		return nil
+	}
+	var le *lineError
+	if errors.As(err, &le) {
+		return err // the innermost line counts
+	}
+	return &lineError{line: line, err: err}
+}
+
+// UnmarshalYAML decodes a hook and keeps its line for messages.
+func (h *Hook) UnmarshalYAML(n *yaml.Node) error {
+	type plain Hook
+	h.line = n.Line
+	return n.Decode((*plain)(h))
+}
+
+// UnmarshalYAML decodes a rule and keeps its line for messages.
+func (r *Rules) UnmarshalYAML(n *yaml.Node) error {
+	type plain Rules
+	r.line = n.Line
+	return n.Decode((*plain)(r))
+}
+
+// UnmarshalYAML decodes a match and keeps its line for messages.
+func (m *MatchRule) UnmarshalYAML(n *yaml.Node) error {
+	type plain MatchRule
+	m.line = n.Line
+	return n.Decode((*plain)(m))
 }
 
 func (h *Hook) validate() error {
@@ -259,7 +343,7 @@ func (r *Rules) compile() error {
 		n++
 	}
 	if n != 1 {
-		return errors.New("a trigger rule holds exactly one of and, or, not, match")
+		return atLine(r.line, errors.New("a trigger rule holds exactly one of and, or, not, match"))
 	}
 	for i := range r.And {
 		if err := r.And[i].compile(); err != nil {
@@ -275,29 +359,42 @@ func (r *Rules) compile() error {
 		return r.Not.compile()
 	}
 	if m := r.Match; m != nil {
-		switch m.Type {
-		case MatchValue, MatchHMACSHA1, MatchHMACSHA256, MatchHMACSHA512, MatchHashSHA1, MatchHashSHA256, MatchHashSHA512:
-		case MatchRegex:
-			re, err := regexp.Compile(m.Regex)
-			if err != nil {
-				return fmt.Errorf("match regex: %w", err)
-			}
-			m.re = re
-		case MatchIPWhitelist:
-			if _, err := parseIPRanges(m.IPRange); err != nil {
-				return err
-			}
-		case MatchStandardWebhooks:
-			if _, err := standardKeys(m.Secret); err != nil {
-				return err
-			}
-		default:
-			return fmt.Errorf("match type %q is not supported", m.Type)
+		return atLine(m.line, m.compile())
+	}
+	return nil
+}
+
+func (m *MatchRule) compile() error {
+	switch m.Type {
+	case MatchValue:
+		if m.Value == "" && m.templated {
+			return errors.New("match value comes from the template and is empty (getenv of an unset or empty variable?): " +
+				"the rule would let through any request whose parameter is empty, so the hook is refused")
 		}
-		if m.Type != MatchIPWhitelist && m.Type != MatchStandardWebhooks {
-			if err := m.Parameter.validate(); err != nil {
-				return err
-			}
+	case MatchHMACSHA1, MatchHMACSHA256, MatchHMACSHA512, MatchHashSHA1, MatchHashSHA256, MatchHashSHA512:
+		if m.Secret == "" {
+			return fmt.Errorf("%s rule has an empty secret: no request could pass it, so the hook is refused", m.Type)
+		}
+	case MatchRegex:
+		re, err := regexp.Compile(m.Regex)
+		if err != nil {
+			return fmt.Errorf("match regex: %w", err)
+		}
+		m.re = re
+	case MatchIPWhitelist:
+		if _, err := parseIPRanges(m.IPRange); err != nil {
+			return err
+		}
+	case MatchStandardWebhooks:
+		if _, err := standardKeys(m.Secret); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("match type %q is not supported", m.Type)
+	}
+	if m.Type != MatchIPWhitelist && m.Type != MatchStandardWebhooks {
+		if err := m.Parameter.validate(); err != nil {
+			return err
 		}
 	}
 	return nil

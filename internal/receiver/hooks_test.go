@@ -84,7 +84,7 @@ func TestParseAcceptsJSONAndYAML(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			hooks := parse(t, tc.text)
+			hooks := parseHooks(t, tc.text)
 			if len(hooks) != 1 {
 				t.Fatalf("%d hooks", len(hooks))
 			}
@@ -162,7 +162,7 @@ func TestParseErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := Parse("/etc/hooks/h.yaml", []byte(tc.text))
+			_, _, err := Parse("/etc/hooks/h.yaml", []byte(tc.text))
 			if err == nil {
 				t.Fatalf("no error for\n%s", tc.text)
 			}
@@ -192,11 +192,11 @@ func TestLoadErrorsNameTheFile(t *testing.T) {
 	}{
 		{"duplicate id across files", []string{a, b}, []string{b, `hook id "two" is also defined in ` + a}},
 		{"missing file", []string{a, filepath.Join(dir, "nope.json")}, []string{"hooks file", "nope.json", "no such file"}},
-		{"bad rule", []string{a, bad}, []string{bad + `: hook "x": match regex`}},
+		{"bad rule", []string{a, bad}, []string{bad + `: line 2: hook "x": match regex`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			hooks, err := Load(tc.paths, LoadOptions{})
+			hooks, _, err := Load(tc.paths, LoadOptions{})
 			if err == nil {
 				t.Fatalf("loaded %d hooks, want an error", len(hooks))
 			}
@@ -209,7 +209,7 @@ func TestLoadErrorsNameTheFile(t *testing.T) {
 	}
 	t.Run("several files", func(t *testing.T) {
 		t.Parallel()
-		hooks, err := Load([]string{a, writeHooks(t, t.TempDir(), "c.yaml", "- id: three\n")}, LoadOptions{})
+		hooks, _, err := Load([]string{a, writeHooks(t, t.TempDir(), "c.yaml", "- id: three\n")}, LoadOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -234,7 +234,7 @@ func TestLoadTemplate(t *testing.T) {
   "response-message": "{{ getenv "UNSET" }}|{{ "a" | printf "%s%s" "b" }}"}]`
 	p := writeHooks(t, dir, "hooks.json.tmpl", text)
 
-	hooks, err := Load([]string{p}, LoadOptions{Template: true, Getenv: getenv})
+	hooks, _, err := Load([]string{p}, LoadOptions{Template: true, Getenv: getenv})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +246,7 @@ func TestLoadTemplate(t *testing.T) {
 	t.Run("without -template the text is taken as it is", func(t *testing.T) {
 		t.Parallel()
 		p := writeHooks(t, t.TempDir(), "h.yaml", "- id: '{{ getenv \"HOOK_ID\" }}'\n")
-		hooks, err := Load([]string{p}, LoadOptions{Getenv: getenv})
+		hooks, _, err := Load([]string{p}, LoadOptions{Getenv: getenv})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -258,7 +258,7 @@ func TestLoadTemplate(t *testing.T) {
 		t.Parallel()
 		// PATH is set in every test environment; t.Setenv cannot be used with t.Parallel.
 		p := writeHooks(t, t.TempDir(), "h.yaml", "- id: x\n  response-message: '{{ getenv \"PATH\" }}'\n")
-		hooks, err := Load([]string{p}, LoadOptions{Template: true})
+		hooks, _, err := Load([]string{p}, LoadOptions{Template: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -275,7 +275,7 @@ func TestLoadTemplate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			p := writeHooks(t, t.TempDir(), "hooks.json", tc.text)
-			_, err := Load([]string{p}, LoadOptions{Template: true, Getenv: getenv})
+			_, _, err := Load([]string{p}, LoadOptions{Template: true, Getenv: getenv})
 			if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want one naming %s and saying %q", err, p, tc.want)
 			}
@@ -292,7 +292,7 @@ func TestDuration(t *testing.T) {
 		{"30s", 30 * time.Second}, {"1m30s", 90 * time.Second}, {"5", 5 * time.Second},
 		{"0.5", 500 * time.Millisecond}, {`"250ms"`, 250 * time.Millisecond},
 	} {
-		hooks := parse(t, "- id: a\n  timeout: "+tc.text+"\n")
+		hooks := parseHooks(t, "- id: a\n  timeout: "+tc.text+"\n")
 		if got := time.Duration(hooks[0].Timeout); got != tc.want {
 			t.Errorf("timeout: %s = %s, want %s", tc.text, got, tc.want)
 		}

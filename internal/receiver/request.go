@@ -27,11 +27,32 @@ type Request struct {
 	// (trigger-signature-soft-failures).
 	SoftSignatureFailures bool
 	header                http.Header
+	// replay remembers the hook's standard-webhooks message ids; reserved are those
+	// this request added to it.
+	replay   *seenIDs
+	reserved []string
+}
+
+// turnedAway forgets the message ids this request reserved: it was refused before its
+// command could run (no room), so the sender may deliver the message again.
+func (req *Request) turnedAway() {
+	for _, id := range req.reserved {
+		req.replay.forget(id)
+	}
+	req.reserved = nil
 }
 
 // newRequest reads what rules need from r; body has already been read (bounded).
 func newRequest(r *http.Request, body []byte, contentType string) *Request {
-	req := &Request{Method: r.Method, RemoteAddr: r.RemoteAddr, Body: body, header: r.Header,
+	req := newHeadRequest(r)
+	req.setBody(body, contentType)
+	return req
+}
+
+// newHeadRequest reads what is known before the body: the method, the client's
+// address, headers and query.
+func newHeadRequest(r *http.Request) *Request {
+	req := &Request{Method: r.Method, RemoteAddr: r.RemoteAddr, header: r.Header,
 		Headers: map[string]any{}, Query: map[string]any{}}
 	for k, v := range r.Header {
 		if len(v) > 0 {
@@ -43,8 +64,15 @@ func newRequest(r *http.Request, body []byte, contentType string) *Request {
 			req.Query[k] = v[0]
 		}
 	}
+	return req
+}
+
+// setBody takes the body and parses it as contentType (the request's Content-Type
+// when empty) into Payload.
+func (req *Request) setBody(body []byte, contentType string) {
+	req.Body = body
 	if contentType == "" {
-		contentType = r.Header.Get("Content-Type")
+		contentType = req.header.Get("Content-Type")
 	}
 	mt, params, _ := mime.ParseMediaType(contentType)
 	switch {
@@ -66,7 +94,6 @@ func newRequest(r *http.Request, body []byte, contentType string) *Request {
 	case mt == "multipart/form-data":
 		req.Payload = multipartValues(body, params["boundary"])
 	}
-	return req
 }
 
 // maxMultipartParts bounds the fields read from a multipart body (the body itself is

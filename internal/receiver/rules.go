@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"hash"
 	"net"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,8 +78,18 @@ func (m *MatchRule) evaluate(req *Request, now time.Time) (bool, error) {
 			tol = 5 * time.Minute
 		}
 		h := req.header
-		if err := sign.Verify(keys, h.Get(sign.HeaderID), h.Get(sign.HeaderTimestamp), h.Get(sign.HeaderSignature), req.Body, now, tol); err != nil {
+		id, stamp := h.Get(sign.HeaderID), h.Get(sign.HeaderTimestamp)
+		if err := sign.Verify(keys, id, stamp, h.Get(sign.HeaderSignature), req.Body, now, tol); err != nil {
 			return false, fmt.Errorf("%w: %v", ErrSignature, err)
+		}
+		if req.replay != nil && !slices.Contains(req.reserved, id) {
+			// Verify has checked the timestamp: the message can be replayed until
+			// its timestamp leaves the window.
+			sec, _ := strconv.ParseInt(stamp, 10, 64)
+			if err := req.replay.reserve(id, time.Unix(sec, 0).Add(tol), now); err != nil {
+				return false, err
+			}
+			req.reserved = append(req.reserved, id)
 		}
 		return true, nil
 	}
@@ -87,6 +99,10 @@ func (m *MatchRule) evaluate(req *Request, now time.Time) (bool, error) {
 	}
 	switch m.Type {
 	case MatchValue:
+		if m.templated && m.Value == "" {
+			// Refused at load; should such a rule be built anyway, it lets nothing in.
+			return false, errors.New("match value from the template is empty")
+		}
 		return subtle.ConstantTimeCompare([]byte(arg), []byte(m.Value)) == 1, nil
 	case MatchRegex:
 		return m.re.MatchString(arg), nil
@@ -98,6 +114,133 @@ func (m *MatchRule) evaluate(req *Request, now time.Time) (bool, error) {
 		return checkHMAC(sha512.New, "sha512=", m.Secret, arg, req.Body)
 	}
 	return false, fmt.Errorf("match type %q is not supported", m.Type)
+}
+
+// outcomes is a set of the results a rule may have: matched, not matched, an error.
+type outcomes uint8
+
+const (
+	mayMatch outcomes = 1 << iota
+	mayFail
+	mayErr
+	anyOutcome = mayMatch | mayFail | mayErr
+)
+
+// before evaluates the rule on what is known before the body is read (headers, query,
+// the method and the client's address): it returns every result the full evaluation
+// may still give. Without mayMatch, the request is turned away without reading its
+// body. It follows Evaluate step by step (and/or stop at the first false/true and at an
+// error), so it never rules out a result Evaluate could give.
+func (r *Rules) before(req *Request, now time.Time) outcomes {
+	soft := func(o outcomes) outcomes {
+		if req.SoftSignatureFailures && o&mayErr != 0 {
+			o |= mayFail // a signature error counts as a mismatch inside and/or
+		}
+		return o
+	}
+	switch {
+	case r.And != nil:
+		var out outcomes
+		for i := range r.And {
+			o := soft(r.And[i].before(req, now))
+			out |= o &^ mayMatch
+			if o&mayMatch == 0 {
+				return out
+			}
+		}
+		return out | mayMatch
+	case r.Or != nil:
+		var out outcomes
+		for i := range r.Or {
+			o := soft(r.Or[i].before(req, now))
+			out |= o &^ mayFail
+			if o&mayFail == 0 {
+				return out
+			}
+		}
+		return out | mayFail
+	case r.Not != nil:
+		o := r.Not.before(req, now)
+		out := o & mayErr
+		if o&mayMatch != 0 {
+			out |= mayFail
+		}
+		if o&mayFail != 0 {
+			out |= mayMatch
+		}
+		return out
+	case r.Match != nil:
+		return r.Match.before(req, now)
+	}
+	return mayFail
+}
+
+func (m *MatchRule) before(req *Request, now time.Time) outcomes {
+	switch m.Type {
+	case MatchIPWhitelist:
+		return known(m.evaluate(req, now))
+	case MatchStandardWebhooks:
+		// The headers and the timestamp are checked first, as Verify does.
+		h := req.header
+		sec, err := strconv.ParseInt(h.Get(sign.HeaderTimestamp), 10, 64)
+		tol := time.Duration(m.Tolerance)
+		if tol <= 0 {
+			tol = 5 * time.Minute
+		}
+		if d := now.Sub(time.Unix(sec, 0)); err != nil || d > tol || d < -tol || h.Get(sign.HeaderSignature) == "" {
+			return mayErr
+		}
+		return anyOutcome
+	case MatchValue, MatchRegex:
+		if !bodyFree(m.Parameter.Source) {
+			return anyOutcome
+		}
+		return known(m.evaluate(req, now))
+	}
+	// payload-hmac-*: a signature that is not there cannot match.
+	if bodyFree(m.Parameter.Source) {
+		if _, err := req.Get(m.Parameter); err != nil {
+			return mayFail
+		}
+	}
+	return anyOutcome
+}
+
+func known(ok bool, err error) outcomes {
+	switch {
+	case err != nil:
+		return mayErr
+	case ok:
+		return mayMatch
+	}
+	return mayFail
+}
+
+// bodyFree reports whether an argument source is known before the body is read.
+func bodyFree(source string) bool {
+	switch source {
+	case SourceHeader, SourceQuery, SourceQueryAlias, SourceRequest, SourceString, SourceEntireHeaders, SourceEntireQuery:
+		return true
+	}
+	return false
+}
+
+// uses reports whether the rule holds a match of type typ.
+func (r *Rules) uses(typ string) bool {
+	switch {
+	case r.Match != nil:
+		return r.Match.Type == typ
+	case r.Not != nil:
+		return r.Not.uses(typ)
+	}
+	for _, list := range [][]Rules{r.And, r.Or} {
+		for i := range list {
+			if list[i].uses(typ) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // softSignatureError reports whether err is a signature failure that the hook's
@@ -186,4 +329,53 @@ func ipAllowed(remoteAddr, spec string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// RuleSummary describes the hook's trigger rule in one line, without its secrets or
+// compared values: "none" when it has no rule.
+func (h *Hook) RuleSummary() string {
+	if h.TriggerRule == nil {
+		return "none (every request runs the command)"
+	}
+	return h.TriggerRule.summary()
+}
+
+func (r *Rules) summary() string {
+	list := func(op string, rs []Rules) string {
+		parts := make([]string, len(rs))
+		for i := range rs {
+			parts[i] = rs[i].summary()
+		}
+		return op + "(" + strings.Join(parts, ", ") + ")"
+	}
+	switch {
+	case r.And != nil:
+		return list("and", r.And)
+	case r.Or != nil:
+		return list("or", r.Or)
+	case r.Not != nil:
+		return "not(" + r.Not.summary() + ")"
+	case r.Match != nil:
+		m := r.Match
+		param := m.Parameter.Source
+		if m.Parameter.Name != "" {
+			param += " " + m.Parameter.Name
+		}
+		switch m.Type {
+		case MatchValue:
+			return fmt.Sprintf("%s equals a value of %d characters", param, len(m.Value))
+		case MatchRegex:
+			return fmt.Sprintf("%s matches %q", param, m.Regex)
+		case MatchIPWhitelist:
+			return "client address in " + strings.Join(strings.Fields(m.IPRange), " ")
+		case MatchStandardWebhooks:
+			tol := time.Duration(m.Tolerance)
+			if tol <= 0 {
+				tol = 5 * time.Minute
+			}
+			return fmt.Sprintf("standard-webhooks signature (%d secret(s), tolerance %s)", len(strings.Fields(m.Secret)), tol)
+		}
+		return fmt.Sprintf("%s signature in %s", m.Type, param)
+	}
+	return "empty"
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/textproto"
@@ -34,7 +33,9 @@ type Options struct {
 	MaxConcurrency  int           // commands running at once per hook, for hooks that set none
 	MaxQueue        int           // requests waiting for a slot per hook, for hooks that set none; -1: none
 	MaxQueuedBytes  int64         // request bodies held by queued async requests, server-wide
+	MaxBodyInFlight int64         // request bodies being read or held by requests, server-wide
 	MaxOutput       int           // command output kept for a sync response
+	MaxReplayIDs    int           // standard-webhooks message ids remembered per hook
 	Logger          *slog.Logger
 	Now             func() time.Time
 }
@@ -65,8 +66,10 @@ type Server struct {
 	ctx         context.Context    // cancelled when shutdown gives up waiting
 	stop        context.CancelFunc // ends every running command
 	queuedBytes atomic.Int64
+	bodies      *budget // bytes of request bodies read or held by requests
 	limMu       sync.Mutex
 	lims        map[string]*limiter // by hook id, kept across reloads
+	seen        map[string]*seenIDs // standard-webhooks ids by hook id, kept across reloads
 }
 
 type hookSet struct {
@@ -96,6 +99,12 @@ func New(hooks []*Hook, o Options) *Server {
 	if o.MaxOutput <= 0 {
 		o.MaxOutput = DefaultMaxOutput
 	}
+	if o.MaxBodyInFlight <= 0 {
+		o.MaxBodyInFlight = DefaultMaxBodyInFlight
+	}
+	if o.MaxReplayIDs <= 0 {
+		o.MaxReplayIDs = DefaultMaxReplayIDs
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -103,7 +112,8 @@ func New(hooks []*Hook, o Options) *Server {
 		o.Now = time.Now
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{opts: o, ctx: ctx, stop: cancel, lims: map[string]*limiter{}}
+	s := &Server{opts: o, ctx: ctx, stop: cancel, lims: map[string]*limiter{}, seen: map[string]*seenIDs{},
+		bodies: &budget{max: o.MaxBodyInFlight}}
 	s.Swap(hooks)
 	return s
 }
@@ -122,6 +132,11 @@ func (s *Server) Swap(hooks []*Hook) {
 	for id := range s.lims {
 		if set.byID[id] == nil {
 			delete(s.lims, id)
+		}
+	}
+	for id := range s.seen {
+		if set.byID[id] == nil {
+			delete(s.seen, id)
 		}
 	}
 	s.limMu.Unlock()
@@ -183,6 +198,22 @@ type limiter struct {
 	slots   chan struct{}
 	waiting atomic.Int64
 	queue   int64
+}
+
+// seenIDs returns the message ids a hook with a standard-webhooks rule remembers, nil
+// for other hooks.
+func (s *Server) seenIDs(h *Hook) *seenIDs {
+	if h.TriggerRule == nil || !h.TriggerRule.uses(MatchStandardWebhooks) {
+		return nil
+	}
+	s.limMu.Lock()
+	defer s.limMu.Unlock()
+	ids := s.seen[h.ID]
+	if ids == nil {
+		ids = newSeenIDs(s.opts.MaxReplayIDs)
+		s.seen[h.ID] = ids
+	}
+	return ids
 }
 
 func (s *Server) limiter(h *Hook) *limiter {
@@ -269,12 +300,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h := s.set.Load().byID[id]
 	if h == nil {
+		if r.ContentLength != 0 {
+			unread(w)
+		}
 		w.WriteHeader(http.StatusNotFound)
 		fmt.Fprint(w, msgNotFound)
 		log.Info("hook not found", "hook", id)
 		return
 	}
 	if !s.methodAllowed(h, r.Method) {
+		if r.ContentLength != 0 {
+			unread(w)
+		}
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		log.Info("method not allowed", "hook", id, "method", r.Method)
 		return
@@ -283,23 +320,56 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, gh := range s.opts.Headers {
 		w.Header().Set(gh.Name, gh.Value)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBody))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			http.Error(w, fmt.Sprintf("request body larger than %d bytes", s.opts.MaxBody), http.StatusRequestEntityTooLarge)
+	req := newHeadRequest(r)
+	req.SoftSignatureFailures = h.SignatureSoftFailures
+	req.replay = s.seenIDs(h)
+	parseJSONParametersOf(req, h.ParseParametersAsJSON, true)
+	now := s.opts.Now()
+	// What the headers already decide is answered without reading the body.
+	if h.TriggerRule != nil {
+		if o := h.TriggerRule.before(req, now); o&mayMatch == 0 {
+			unread(w)
+			if o&mayFail == 0 && !h.SignatureSoftFailures {
+				w.WriteHeader(http.StatusInternalServerError)
+				fmt.Fprint(w, msgRuleError)
+				log.Warn("rule evaluation failed before the body", "hook", id)
+				return
+			}
+			writeCode(w, h.MismatchCode)
+			fmt.Fprint(w, msgRulesNotMet)
+			log.Info("rules not satisfied before the body", "hook", id)
 			return
 		}
+	}
+	body, held, err := readBody(w, r, s.opts.MaxBody, s.bodies)
+	defer s.bodies.give(held)
+	if err != nil {
+		unread(w)
+	}
+	switch {
+	case errors.Is(err, errBodyTooLarge):
+		http.Error(w, fmt.Sprintf("request body larger than %d bytes", s.opts.MaxBody), http.StatusRequestEntityTooLarge)
+		return
+	case errors.Is(err, errBodyBudget):
+		http.Error(w, "too many request bodies being received; try again later", http.StatusServiceUnavailable)
+		log.Warn("request bodies in flight over the server's budget", "hook", id, "budget", s.bodies.max)
+		return
+	case err != nil:
 		http.Error(w, "cannot read the request body", http.StatusBadRequest)
 		return
 	}
-	req := newRequest(r, body, h.IncomingPayloadContentType)
-	req.SoftSignatureFailures = h.SignatureSoftFailures
-	parseJSONParameters(req, h.ParseParametersAsJSON)
+	req.setBody(body, h.IncomingPayloadContentType)
+	parseJSONParametersOf(req, h.ParseParametersAsJSON, false)
 
 	matched := true
 	if h.TriggerRule != nil {
-		matched, err = h.TriggerRule.Evaluate(req, s.opts.Now())
+		matched, err = h.TriggerRule.Evaluate(req, now)
+		if errors.Is(err, errReplayFull) {
+			req.turnedAway()
+			http.Error(w, "too many recent messages for this hook", http.StatusServiceUnavailable)
+			log.Warn("too many recent standard-webhooks messages to remember; refused", "hook", id, "kept", s.opts.MaxReplayIDs)
+			return
+		}
 		if err != nil {
 			if !(errors.Is(err, ErrSignature) && h.SignatureSoftFailures) {
 				log.Warn("rule evaluation failed", "hook", id, "error", err)
@@ -322,6 +392,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	lim := s.limiter(h)
 	if h.CaptureOutput {
 		if !lim.admit(r.Context()) {
+			req.turnedAway()
 			if r.Context().Err() != nil {
 				log.Info("client left while waiting for a slot", "hook", id)
 				return
@@ -345,6 +416,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		cancel()
 		s.runs.done()
 		lim.release()
+		plainText(w.Header())
 		if err != nil {
 			w.WriteHeader(http.StatusInternalServerError)
 			if h.CaptureOutputOnError {
@@ -363,6 +435,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	size := int64(len(body))
 	if s.queuedBytes.Add(size) > s.opts.MaxQueuedBytes {
 		s.queuedBytes.Add(-size)
+		req.turnedAway()
 		http.Error(w, "too many requests waiting", http.StatusServiceUnavailable)
 		log.Warn("queued bodies over the server's budget", "hook", id, "budget", s.opts.MaxQueuedBytes)
 		return
@@ -370,6 +443,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	wait, ok := lim.tryQueue()
 	if !ok {
 		s.queuedBytes.Add(-size)
+		req.turnedAway()
 		http.Error(w, "too many requests for this hook", http.StatusServiceUnavailable)
 		log.Warn("hook queue full", "hook", id)
 		return
@@ -384,6 +458,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	writeCode(w, h.SuccessCode)
 	fmt.Fprint(w, h.ResponseMessage)
+}
+
+// unread marks an answer given before the body was read whole: the connection closes
+// after it. Otherwise the HTTP server would first wait for (and discard) the rest of a
+// small body, holding the answer back for as long as the client takes to send it.
+func unread(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+}
+
+// plainText marks an answer that carries a command's output: the output may echo what
+// the request sent, so no browser may sniff it into HTML. A Content-Type the hook set
+// in its response-headers stays.
+func plainText(h http.Header) {
+	h.Set("X-Content-Type-Options", "nosniff")
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+	}
 }
 
 // writeCode writes a configured status code; 0 and codes with no standard meaning are
@@ -424,7 +515,17 @@ func (s *Server) methodAllowed(h *Hook, method string) bool {
 // parseJSONParameters replaces string values named by parse-parameters-as-json with the
 // JSON they hold.
 func parseJSONParameters(req *Request, args []Argument) {
+	parseJSONParametersOf(req, args, true)
+	parseJSONParametersOf(req, args, false)
+}
+
+// parseJSONParametersOf does it for the arguments known before the body (head) or for
+// the others; each argument is parsed once.
+func parseJSONParametersOf(req *Request, args []Argument, head bool) {
 	for _, a := range args {
+		if bodyFree(a.Source) != head {
+			continue
+		}
 		v, err := req.Get(a)
 		if err != nil {
 			continue

@@ -279,7 +279,7 @@ func TestHandlerSignatures(t *testing.T) {
 	stdSoft.MismatchCode = 401
 	stdSoft.TriggerRule = matchRule(MatchRule{Type: MatchStandardWebhooks,
 		Secret: "whsec_" + base64.StdEncoding.EncodeToString([]byte("an old key of sixteen+")) + " whsec_" + base64.StdEncoding.EncodeToString(key)})
-	_, ts := serve(t, Options{Now: func() time.Time { return now }}, compile(t, hard, soft, either, noSecret, std, stdSoft)...)
+	_, ts := serve(t, Options{Now: func() time.Time { return now }}, append(compile(t, hard, soft, either, std, stdSoft), noSecret)...) // no-secret is refused at load: built here as a library user could
 
 	const ruleErr = "Error occurred while evaluating hook rules."
 	const mismatch = "Hook rules were not satisfied."
