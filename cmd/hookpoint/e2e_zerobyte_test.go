@@ -100,7 +100,7 @@ const (
 )
 
 // TestZerobyteContainerRecipe: the pre hook stops the container, the post hook starts it,
-// and a missing or wrong secret is answered 403 (not webhook's 200, which Zerobyte would
+// and a missing, empty or wrong secret is answered 403 (not webhook's 200, which Zerobyte would
 // take for success) without running anything.
 func TestZerobyteContainerRecipe(t *testing.T) {
 	t.Parallel()
@@ -148,15 +148,16 @@ func TestZerobyteContainerRecipe(t *testing.T) {
 }
 
 // TestZerobyteUnsetSecret: with ZEROBYTE_HOOK_SECRET missing from listen's environment,
-// the hooks file's value rule compares with "", and the rule that the header is not
-// empty keeps an empty header from matching it.
+// the value rule would compare the header with "" and let an empty header through; listen
+// refuses to start on such a hooks file, and says which variable is missing.
 func TestZerobyteUnsetSecret(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	l := zerobyteListen(t, dir, "hooks.json")
-	for _, secret := range []*string{nil, ptr(""), ptr("x")} {
-		if code, body := zerobyteCall(t, l, "stop-postgres", zerobytePre, secret); code != http.StatusForbidden {
-			t.Errorf("secret %v: %d %q, want 403", secret, code, body)
+	for _, name := range []string{"hooks.json", "hooks-emit.json"} {
+		hooks := filepath.Join(t.TempDir(), name)
+		copyExecutable(t, filepath.Join(zerobyteDocs, name), hooks)
+		p := runHP(t, childEnv(t), "listen", "-hooks", hooks, "-template", "-ip", "127.0.0.1", "-port", "0")
+		if p.code != exitUsage || !strings.Contains(p.stderr, "ZEROBYTE_HOOK_SECRET") {
+			t.Errorf("%s without the secret: exit %d, want %d naming ZEROBYTE_HOOK_SECRET\n%s", name, p.code, exitUsage, p.stderr)
 		}
 	}
 }
