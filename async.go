@@ -10,6 +10,7 @@ import (
 	"github.com/hookpoint/hookpoint/internal/config"
 	"github.com/hookpoint/hookpoint/internal/deliver"
 	"github.com/hookpoint/hookpoint/internal/event"
+	"github.com/hookpoint/hookpoint/internal/journal"
 	"github.com/hookpoint/hookpoint/internal/render"
 )
 
@@ -60,7 +61,10 @@ func (a *asyncDelivery) enqueue(h *config.Hook, ev *Event) Result {
 	evc.Data = maps.Clone(ev.Data)
 	ev = &evc
 	deliveryID := event.NewID("msg")
-	res := Result{HookID: h.ID, DeliveryID: deliveryID, Action: h.Action(), Mode: config.ModeAsync, Outcome: OutcomeQueued}
+	res := Result{Record: journal.Record{
+		Time: a.eng.opts.Now().UTC(), RunID: ev.Run.ID, EventID: ev.ID, EventType: ev.Type, HookID: h.ID,
+		DeliveryID: deliveryID, Action: h.Action(), Mode: config.ModeAsync, Outcome: OutcomeQueued,
+	}}
 	r, err := render.Hook(h, ev, deliveryID, a.eng.renderOptions())
 	if err != nil {
 		d := deliver.Result{Outcome: deliver.Failed, Error: "render: " + err.Error()}
@@ -69,6 +73,7 @@ func (a *asyncDelivery) enqueue(h *config.Hook, ev *Event) Result {
 		return fin
 	}
 	res.Target = r.Target()
+	res.Record.Bound()
 	a.mu.Lock()
 	if a.draining {
 		a.mu.Unlock()

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hookpoint/hookpoint/internal/config"
 	"github.com/hookpoint/hookpoint/internal/deliver"
 	"github.com/hookpoint/hookpoint/internal/event"
 	"github.com/hookpoint/hookpoint/internal/journal"
+	"github.com/hookpoint/hookpoint/internal/jsonwrite"
 	"github.com/hookpoint/hookpoint/internal/match"
 	"github.com/hookpoint/hookpoint/internal/render"
 )
@@ -34,20 +36,34 @@ const (
 	OutcomeQueued = "queued"
 )
 
-// Result is what one hook did for an event.
+// Result is what one hook did for an event: the journal record of its execution (the
+// same fields, names and units), and what only the caller is shown.
 type Result struct {
-	HookID     string        `json:"hook_id"`
-	DeliveryID string        `json:"delivery_id,omitempty"`
-	Action     string        `json:"action"`
-	Mode       string        `json:"mode"`
-	Target     string        `json:"target,omitempty"`
-	Outcome    string        `json:"outcome"`
-	Status     int           `json:"status,omitempty"`
-	ExitCode   *int          `json:"exit_code,omitempty"`
-	Error      string        `json:"error,omitempty"`
-	Duration   time.Duration `json:"duration"`
+	journal.Record
+	// Duration is DurationMS as a time.Duration.
+	Duration time.Duration
+	// Stderr is the end of an exec hook's stderr (at most 10 lines and 1 KiB, secrets
+	// masked), to show beside a failure.
+	Stderr string
 	// Policy is the on_failure policy that applied when the hook failed.
-	Policy string `json:"policy,omitempty"`
+	Policy string
+}
+
+// MarshalJSON writes the result as its journal record with policy and stderr added, so
+// that `-o json` output and journals are read the same way.
+func (r Result) MarshalJSON() ([]byte, error) {
+	b := r.Record.AppendJSON(make([]byte, 0, 512))
+	b = b[:len(b)-1] // the record's closing brace
+	for _, f := range [...][2]string{{"stderr", r.Stderr}, {"policy", r.Policy}} {
+		if f[1] == "" {
+			continue
+		}
+		b = append(b, ',', '"')
+		b = append(b, f[0]...)
+		b = append(b, '"', ':')
+		b = jsonwrite.String(b, f[1])
+	}
+	return append(b, '}'), nil
 }
 
 // Failed reports whether the hook ran and did not succeed.
@@ -85,7 +101,7 @@ func (o *Outcome) AbortedBy() *Result {
 // ErrInvalidEvent is returned by Fire for an event with a bad type or status.
 var ErrInvalidEvent = errors.New("invalid event")
 
-// Fire runs the hooks that match ev (§4 of the spec): enabled hooks whose patterns and
+// Fire runs the hooks that match ev (docs/architecture.md, "Firing one event"): enabled hooks whose patterns and
 // status filter match, by order then id; sync hooks one after another, async hooks handed
 // to background delivery. A failing hook with on_failure abort stops the remaining hooks
 // and makes the verdict Abort. Every execution is recorded.
@@ -142,11 +158,11 @@ func (e *Engine) Fire(ctx context.Context, ev *Event) (*Outcome, error) {
 }
 
 func (e *Engine) skip(h *config.Hook, ev *Event, why string) Result {
-	res := Result{HookID: h.ID, Action: h.Action(), Mode: mode(h), Outcome: OutcomeSkipped, Error: why}
-	e.record(journal.Record{
+	res := Result{Record: journal.Record{
 		Time: e.opts.Now().UTC(), RunID: ev.Run.ID, EventID: ev.ID, EventType: ev.Type, HookID: h.ID,
-		Action: res.Action, Mode: res.Mode, Outcome: OutcomeSkipped, Error: res.Error,
-	})
+		Action: h.Action(), Mode: mode(h), Outcome: OutcomeSkipped, Error: why,
+	}}
+	e.record(res.Record)
 	return res
 }
 
@@ -185,15 +201,22 @@ func (e *Engine) finish(h *config.Hook, ev *Event, r *render.Rendered, deliveryI
 		target = r.Target()
 	}
 	res := Result{
-		HookID: h.ID, DeliveryID: deliveryID, Action: h.Action(), Mode: mode(h), Target: target,
-		Outcome: d.Outcome, Status: d.Status, ExitCode: d.ExitCode, Error: mask(d.Error), Duration: d.Duration,
+		Record: journal.Record{
+			Time: e.opts.Now().UTC(), RunID: ev.Run.ID, EventID: ev.ID, EventType: ev.Type, HookID: h.ID,
+			DeliveryID: deliveryID, Action: h.Action(), Mode: mode(h), Target: target, Attempt: attempt,
+			Outcome: d.Outcome, Status: d.Status, ExitCode: d.ExitCode,
+			DurationMS: float64(d.Duration.Microseconds()) / 1000, Error: mask(d.Error), Response: mask(d.Excerpt),
+		},
+		Duration: d.Duration,
+		Stderr:   mask(d.Stderr),
 	}
-	e.record(journal.Record{
-		Time: e.opts.Now().UTC(), RunID: ev.Run.ID, EventID: ev.ID, EventType: ev.Type, HookID: h.ID,
-		DeliveryID: deliveryID, Action: res.Action, Mode: res.Mode, Target: target, Attempt: attempt,
-		Outcome: d.Outcome, Status: d.Status, ExitCode: d.ExitCode,
-		DurationMS: float64(d.Duration.Microseconds()) / 1000, Error: res.Error, Response: mask(d.Excerpt),
-	})
+	// Cut to the journal's bounds after masking (no part of a secret is left to cut);
+	// the caller sees the same values as the journal.
+	res.Record.Bound()
+	if d.ExcerptCut && !slices.Contains(res.Truncated, "response") {
+		res.Truncated = append(res.Truncated, "response")
+	}
+	e.record(res.Record)
 	return res
 }
 

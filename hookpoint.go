@@ -106,8 +106,10 @@ func (e *Engine) renderOptions() render.Options {
 	return render.Options{LookupEnv: e.opts.LookupEnv, ReadFile: e.opts.ReadFile, Environ: e.opts.Environ}
 }
 
+// record hands r, bounded, to the recorder.
 func (e *Engine) record(r Record) {
 	if e.opts.Recorder != nil {
+		r.Bound()
 		e.opts.Recorder.Record(r)
 	}
 }

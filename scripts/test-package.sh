@@ -30,15 +30,13 @@ installed || fail "dpkg -i did not leave hookpoint installed"
 
 echo "-- version"
 # The package's version is the stamped one, written the Debian way (1.2.3~rc.1 for 1.2.3-rc.1).
-stamped=$(hookpoint --version)
-echo "$stamped"
-[[ ${stamped#hookpoint version } == "${version//\~/-}" ]] || fail "hookpoint --version says \"$stamped\", the package is $version"
-if out=$(hookpoint version 2>&1); then
-  echo "$out"
-  grep -qF -- "${version//\~/-}" <<<"$out" || fail "hookpoint version does not name $version"
-else
-  echo "(no 'hookpoint version' command in this build: --version checked above)"
-fi
+out=$(hookpoint version)
+echo "$out"
+[ "$(head -n 1 <<<"$out")" = "hookpoint ${version//\~/-}" ] || fail "hookpoint version does not say ${version//\~/-} (the package is $version)"
+grep -Eq '^  commit: +[0-9a-f]{40}$' <<<"$out" || fail "hookpoint version shows no stamped commit"
+grep -Eq '^  built: +[0-9]{4}-[0-9]{2}-[0-9]{2}T' <<<"$out" || fail "hookpoint version shows no stamped date"
+dashv=$(hookpoint --version)
+[ "$(head -n 1 <<<"$dashv")" = "$(head -n 1 <<<"$out")" ] || fail "hookpoint --version and hookpoint version differ"
 case "$(file -b /usr/bin/hookpoint 2>/dev/null || echo 'statically linked (file(1) not installed)')" in
   *"statically linked"*) ;;
   *) fail "/usr/bin/hookpoint is not statically linked" ;;

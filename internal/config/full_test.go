@@ -170,7 +170,8 @@ func checkCompiled(t *testing.T, h *config.Hook) {
 	}
 }
 
-// TestSpecExample: the config of SPEC §2 loads as it is written there.
+// TestSpecExample: the example config (testdata/spec.yaml, the one at the top of
+// docs/configuration.md with every field it shows) loads as it is written.
 func TestSpecExample(t *testing.T) {
 	t.Parallel()
 	cfg, err := config.Load(filepath.Join("testdata", "spec.yaml"))

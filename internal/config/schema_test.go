@@ -287,6 +287,7 @@ func TestSchemaDefaults(t *testing.T) {
 		{"http", "method", h.HTTP.Method},
 		{"http", "body_type", h.HTTP.BodyType},
 		{"exec", "shell", false},
+		{"exec", "keep_children", false},
 		{"exec", "stdin", "none"},
 		{"auth", "base64", false},
 		{"tls", "insecure_skip_verify", false},

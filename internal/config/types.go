@@ -11,10 +11,13 @@ import (
 
 // Config is a whole configuration file.
 type Config struct {
-	Hooks  []*Hook  `yaml:"hooks" json:"hooks"`
-	Server *Server  `yaml:"server,omitempty" json:"server,omitempty"`
-	File   string   `yaml:"-" json:"-"` // where it was loaded from, for messages
-	pos    posIndex `yaml:"-"`
+	Hooks  []*Hook `yaml:"hooks" json:"hooks"`
+	Server *Server `yaml:"server,omitempty" json:"server,omitempty"`
+	File   string  `yaml:"-" json:"-"` // where it was loaded from, for messages
+	// Warnings are what Parse and Load found that does not stop the config from loading
+	// but is probably not meant (hookpoint check shows them).
+	Warnings []Issue  `yaml:"-" json:"-"`
+	pos      posIndex `yaml:"-"`
 }
 
 // Server holds the settings read by `hookpoint serve`.
@@ -175,6 +178,9 @@ type Exec struct {
 	Workdir string            `yaml:"workdir,omitempty" json:"workdir,omitempty"`
 	Timeout Duration          `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	Shell   bool              `yaml:"shell,omitempty" json:"shell,omitempty"`
+	// KeepChildren leaves what the command started in the background running after it
+	// ends (a script that starts a daemon); by default the process group is killed then.
+	KeepChildren bool `yaml:"keep_children,omitempty" json:"keep_children,omitempty"`
 
 	// Compiled holds the parsed templates; set by validation.
 	Compiled *ExecTemplates `yaml:"-" json:"-"`

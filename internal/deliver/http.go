@@ -10,15 +10,18 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/hookpoint/hookpoint/internal/config"
 	"github.com/hookpoint/hookpoint/internal/render"
+	"github.com/hookpoint/hookpoint/internal/safefile"
 	"github.com/hookpoint/hookpoint/internal/sign"
 )
+
+// maxPEMFile bounds each of the TLS files (ca_file, cert_file, key_file).
+const maxPEMFile = 1 << 20
 
 // maxDrain is how much of a response body beyond the excerpt is read so that the
 // connection can be reused.
@@ -80,7 +83,7 @@ func (h *HTTP) client(t *config.TLS) (http.RoundTripper, error) {
 func tlsConfig(t config.TLS) (*tls.Config, error) {
 	c := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // an explicit per-hook choice
 	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
+		pem, err := safefile.ReadFile(t.CAFile, maxPEMFile)
 		if err != nil {
 			return nil, fmt.Errorf("tls.ca_file: %w", err)
 		}
@@ -91,7 +94,15 @@ func tlsConfig(t config.TLS) (*tls.Config, error) {
 		c.RootCAs = pool
 	}
 	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		certPEM, err := safefile.ReadFile(t.CertFile, maxPEMFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.cert_file: %w", err)
+		}
+		keyPEM, err := safefile.ReadFile(t.KeyFile, maxPEMFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.key_file: %w", err)
+		}
+		cert, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
 			return nil, fmt.Errorf("tls.cert_file/key_file: %w", err)
 		}
@@ -163,8 +174,8 @@ func (h *HTTP) send(parent context.Context, r *render.Request, deliveryID string
 		return Result{Outcome: Failed, Error: err.Error()}
 	}
 	defer resp.Body.Close()
-	excerpt, rerr := readExcerpt(resp.Body, r.Mask)
-	res := Result{Status: resp.StatusCode, Excerpt: excerpt}
+	excerpt, cut, rerr := readExcerpt(resp.Body, r.Mask)
+	res := Result{Status: resp.StatusCode, Excerpt: excerpt, ExcerptCut: cut}
 	switch {
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
 		res.Outcome = Failed
@@ -225,18 +236,21 @@ var excerptPool = sync.Pool{New: func() any { b := make([]byte, MaxExcerpt+maskS
 
 // readExcerpt keeps the start of a body, masked and bounded to MaxExcerpt, and reads (up
 // to maxDrain more) past it so that the connection can be reused.
-func readExcerpt(body io.Reader, mask func(string) string) (string, error) {
+func readExcerpt(body io.Reader, mask func(string) string) (string, bool, error) {
 	bp := excerptPool.Get().(*[]byte)
 	defer excerptPool.Put(bp)
 	n, err := io.ReadFull(body, *bp)
 	raw := (*bp)[:n]
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return excerpt(raw, false, mask), nil
+		ex, cut := excerpt(raw, false, mask)
+		return ex, cut, nil
 	}
 	if err != nil {
 		// Cut short at an arbitrary point, perhaps inside a secret.
-		return excerpt(raw, true, mask), err
+		ex, cut := excerpt(raw, true, mask)
+		return ex, cut, err
 	}
 	more, err := io.Copy(io.Discard, io.LimitReader(body, maxDrain))
-	return excerpt(raw, more > 0 || err != nil, mask), err
+	ex, cut := excerpt(raw, more > 0 || err != nil, mask)
+	return ex, cut, err
 }
