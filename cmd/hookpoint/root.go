@@ -85,6 +85,7 @@ journal. See docs/cli.md for every command, flag and exit status.`,
 	root.AddCommand(check, newEmitCommand(g), newRenderCommand(g), newRunCommand(g),
 		newVzdumpCommand(g), newAutosnapCommand(g), newJetbackupCommand(g), newListenCommand(g),
 		newJournalCommand(), newVersionCommand())
+	root.AddCommand(newGenDocsCommand()) // hidden: man pages and completions for packages
 	return root
 }
 
