@@ -152,11 +152,11 @@ func (g *Guard) DialContext(ctx context.Context, network, address string) (net.C
 	}
 	port, err := parsePort(rawPort)
 	if err != nil {
-		return nil, &RefusedError{Host: rawHost, msg: fmt.Sprintf("destination port %s (for host %s) is not allowed: %v", rawPort, rawHost, err)}
+		return nil, &RefusedError{Host: rawHost, msg: fmt.Sprintf("destination host %s: %v", rawHost, err)}
 	}
 	host, err := canonicalHost(rawHost)
 	if err != nil {
-		return nil, &RefusedError{Host: rawHost, msg: fmt.Sprintf("destination host %q is refused: %v", rawHost, err)}
+		return nil, &RefusedError{Host: rawHost, msg: fmt.Sprintf("destination host %q: %v", rawHost, err)}
 	}
 
 	var addrs []netip.Addr
