@@ -257,3 +257,33 @@ func BenchmarkDial(b *testing.B) {
 		})
 	}
 }
+
+// TestHTTPSOrigin: an https origin is allowed over TLS with HTTP/2 attempted, as the
+// deliverer's transport is set up; the same host and port over http is not.
+func TestHTTPSOrigin(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Proto)
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	g := newGuard(t, Config{AllowedOrigins: []string{"https://127.0.0.1:" + port}})
+	tls := srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+	rt := g.Transport(&http.Transport{TLSClientConfig: tls, ForceAttemptHTTP2: true, Proxy: http.ProxyFromEnvironment})
+	defer rt.(interface{ CloseIdleConnections() }).CloseIdleConnections()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/", nil)
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "HTTP/2.0" {
+		t.Fatalf("status %d, %q", resp.StatusCode, body)
+	}
+	if _, err := get(rt, "http://127.0.0.1:"+port+"/"); !errors.Is(err, ErrRefused) {
+		t.Fatalf("http to an https origin: %v, want refused", err)
+	}
+}
