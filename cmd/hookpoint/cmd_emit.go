@@ -23,6 +23,11 @@ func newEmitCommand(g *globalOptions) *cobra.Command {
 		Short: "Fire the hooks for one event; exit 1 when a hook aborts it",
 		Long: `Fire the hooks for one event.
 
+An event whose TYPE ends in .pre (backup.pre, job.pre) is a gate unless --gate=false is
+given; any other event is a notification unless --gate is given. On a gate, a failing hook
+aborts the event (its on_failure defaults to abort) and the exit status is 1; on a
+notification a failing hook warns (on_failure defaults to warn).
+
 The outcome is printed as soon as the sync hooks are done; async hooks are then given
 up to --async-deadline, and any left undelivered are reported on stderr.
 
@@ -33,7 +38,10 @@ async hooks could not be delivered before --async-deadline.`,
 			return runEmit(cmd.Context(), g, o, args, cmd.OutOrStdout())
 		},
 	}
+	g.AddConfigFlags(c.Flags())
+	g.AddFireFlags(c.Flags())
 	o.AddFlags(c.Flags())
+	c.ValidArgsFunction = completeEventType(g)
 	c.Flags().BoolVar(&o.StrictAsync, "strict-async", false, "exit 3 when async hooks could not be delivered before --async-deadline")
 	return c
 }
@@ -97,25 +105,4 @@ func fireOne(ctx context.Context, caught func() os.Signal, g *globalOptions, ev 
 		return &exitError{code: exitUndeliver, err: fmt.Errorf("async hooks were not delivered (see above)")}
 	}
 	return nil
-}
-
-// printOutcome writes one line per hook and the verdict.
-func printOutcome(w io.Writer, o *hookpoint.Outcome) {
-	for _, r := range o.Results {
-		line := fmt.Sprintf("%s %s: %s", o.Event.Type, r.HookID, r.Outcome)
-		switch {
-		case r.Status != 0:
-			line += fmt.Sprintf(" (%d)", r.Status)
-		case r.ExitCode != nil:
-			line += fmt.Sprintf(" (exit %d)", *r.ExitCode)
-		}
-		if r.Error != "" {
-			line += ": " + r.Error
-		}
-		if r.Policy != "" {
-			line += " [" + r.Policy + "]"
-		}
-		fmt.Fprintln(w, line)
-	}
-	fmt.Fprintf(w, "%s: %s\n", o.Event.Type, o.Verdict)
 }

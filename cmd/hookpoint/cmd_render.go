@@ -22,7 +22,9 @@ func newRenderCommand(g *globalOptions) *cobra.Command {
 			return runRender(cmd.Context(), g, o, args, cmd.OutOrStdout())
 		},
 	}
+	g.AddConfigFlags(c.Flags())
 	o.AddFlags(c.Flags())
+	c.ValidArgsFunction = completeEventType(g)
 	return c
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -57,6 +58,8 @@ The exit status is the command's own, unless a pre hook aborted it (75).`,
 		},
 	}
 	c.Flags().SetInterspersed(false)
+	g.AddConfigFlags(c.Flags())
+	g.AddFireFlags(c.Flags())
 	o.AddFlags(c.Flags())
 	return c
 }
@@ -172,9 +175,6 @@ func runRun(ctx context.Context, g *globalOptions, o *runOptions, args []string,
 	if o.Event.Kind == "" {
 		return usageErr("--kind cannot be empty")
 	}
-	if o.Event.Status != "" {
-		return usageErr("--status is set by run itself")
-	}
 	if o.Event.Subject == "" {
 		o.Event.Subject = o.Event.Job
 	}
@@ -234,11 +234,17 @@ func runRun(ctx context.Context, g *globalOptions, o *runOptions, args []string,
 		afterCtx, stopAfter = afterPhase(ctx, sigs)
 		defer stopAfter()
 		status, code, why := event.StatusFail, exitGateAbort, "a pre hook aborted the job"
+		shown := why // on stderr: with the end of the hook's stderr or its response
 		if r := pre.AbortedBy(); r != nil {
 			why = fmt.Sprintf("pre hook %s failed: %s", r.HookID, r.Error)
+			var b strings.Builder
+			fmt.Fprintf(&b, "pre hook %s %s\n", r.HookID, describe(r))
+			writeDetail(&b, "  ", r)
+			shown = strings.TrimSuffix(b.String(), "\n")
 		}
 		if preSignal != nil || pre.Cancelled {
 			status, why = event.StatusCancelled, "cancelled by a signal before the command started"
+			shown = why
 			if s, ok := preSignal.(syscall.Signal); ok {
 				code = 128 + int(s)
 			}
@@ -246,7 +252,7 @@ func runRun(ctx context.Context, g *globalOptions, o *runOptions, args []string,
 		l.fire(afterCtx, "abort", status, false, map[string]any{"exit_code": code, "error": why})
 		finish(status, code, why)
 		e.close(afterCtx, g.AsyncDeadline)
-		return &exitError{code: code, err: errors.New(why)}
+		return &exitError{code: code, err: errors.New(shown)}
 	}
 	// A signal that raced with the end of the pre hooks still counts.
 	if preSignal == nil {

@@ -30,14 +30,19 @@ type eventOptions struct {
 	Kind    string
 	Subject string
 	Source  string
+
+	gateFlag *pflag.Flag // --gate, to tell whether it was given
 }
 
-func (o *eventOptions) AddFlags(fs *pflag.FlagSet, withGate bool) {
+// AddFlags registers the flags of an event. oneEvent adds --status and --gate, which
+// emit and render take; run sets them itself for each event of its lifecycle.
+func (o *eventOptions) AddFlags(fs *pflag.FlagSet, oneEvent bool) {
 	fs.StringArrayVar(&o.Vars, "var", nil, "event data variable `key=value` (repeatable; wins over --data)")
 	fs.StringVar(&o.Data, "data", "", "event data as a JSON object: inline, @FILE, or @- for stdin")
-	fs.StringVar(&o.Status, "status", "", "event status: success, warning, fail or cancelled")
-	if withGate {
-		fs.BoolVar(&o.Gate, "gate", false, "the event is a gate: the caller waits for the verdict")
+	if oneEvent {
+		fs.StringVar(&o.Status, "status", "", "event status: success, warning, fail or cancelled")
+		fs.BoolVar(&o.Gate, "gate", false, "the event is a gate: a failing hook aborts it (default: true when TYPE ends in .pre; --gate=false to fire one as a notification)")
+		o.gateFlag = fs.Lookup("gate")
 	}
 	fs.StringVar(&o.RunID, "run-id", os.Getenv("HOOKPOINT_RUN_ID"), "run id correlating the events of one job run (env HOOKPOINT_RUN_ID; generated when empty)")
 	fs.StringVar(&o.Subject, "subject", "", "event subject (what the event is about)")
@@ -61,11 +66,16 @@ func (o *eventOptions) data(ctx context.Context) (map[string]any, error) {
 				return nil, usageErr("--data: %v", err)
 			}
 		}
-		if err := json.Unmarshal(raw, &data); err != nil {
-			return nil, usageErr("--data: not a JSON object: %v", err)
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, usageErr("--data: not valid JSON: %v", err)
 		}
-		if data == nil {
-			data = map[string]any{}
+		switch x := v.(type) {
+		case map[string]any:
+			data = x
+		case nil: // null: no data
+		default:
+			return nil, usageErr(`--data: write a JSON object such as {"vmid": 101}, not %s`, jsonKind(x))
 		}
 	}
 	for _, kv := range o.Vars {
@@ -76,6 +86,21 @@ func (o *eventOptions) data(ctx context.Context) (map[string]any, error) {
 		data[k] = v
 	}
 	return data, nil
+}
+
+// jsonKind names what a JSON value is, for messages.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case []any:
+		return "a list"
+	case string:
+		return "a string"
+	case float64:
+		return "a number"
+	case bool:
+		return "true or false"
+	}
+	return "that"
 }
 
 // readStdin reads at most limit bytes of stdin, giving up when ctx is cancelled (stdin
@@ -109,6 +134,9 @@ func (o *eventOptions) build(ctx context.Context, typ string) (*hookpoint.Event,
 	}
 	ev := hookpoint.NewEvent(typ)
 	ev.Data, ev.Status, ev.Gate, ev.Subject, ev.Source = data, o.Status, o.Gate, o.Subject, o.Source
+	if o.gateFlag != nil && !o.gateFlag.Changed {
+		ev.Gate = event.GateByName(typ)
+	}
 	ev.Run = hookpoint.Run{ID: o.RunID, Job: o.Job, Kind: o.Kind}
 	if ev.Run.ID == "" {
 		ev.Run.ID = event.NewID("run")

@@ -13,7 +13,9 @@ import (
 )
 
 func main() {
-	err := newRootCommand().ExecuteContext(context.Background())
+	root := newRootCommand()
+	root.SetArgs(hoistSharedFlags(os.Args[1:]))
+	err := root.ExecuteContext(context.Background())
 	os.Exit(exitCode(err))
 }
 

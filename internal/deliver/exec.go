@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -51,12 +52,22 @@ func run(parent context.Context, c *render.Command) Result {
 	}
 	out := &syncBuffer{b: boundedBuffer{max: limit}}
 	cmd.Stdout, cmd.Stderr = out, out
+	var errTail *tailBuffer
+	if c.StderrTail {
+		// stderr through a pipe of its own: the order of stdout and stderr in the
+		// combined output is then only as close as the two copies run.
+		errTail = &tailBuffer{max: MaxTail + maskSlack}
+		cmd.Stderr = io.MultiWriter(out, errTail)
+	}
 	err := cmd.Run()
 	if cmd.Process != nil && (ctx.Err() != nil || !c.KeepChildren) {
 		endGroup(cmd.Process.Pid)
 	}
 	res := Result{Output: out.output()}
 	res.Excerpt, res.ExcerptCut = out.excerpt(c.Mask)
+	if errTail != nil {
+		res.Stderr = errTail.tail(c.Mask)
+	}
 	exited := cmd.ProcessState != nil && cmd.ProcessState.Exited()
 	if cmd.ProcessState != nil {
 		code := exitCode(cmd.ProcessState)

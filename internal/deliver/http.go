@@ -34,9 +34,16 @@ type HTTP struct {
 	Dialer *net.Dialer
 	// Now is the clock used for webhook-timestamp.
 	Now func() time.Time
+	// DialContext, when set, replaces Dialer and turns off proxies from the environment,
+	// so that it sees every destination (the server's guard checks them there).
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// WrapTransport, when set, wraps each transport (the guard reads the origin of each
+	// request there).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 
-	mu      sync.Mutex
-	clients map[config.TLS]http.RoundTripper
+	mu         sync.Mutex
+	clients    map[config.TLS]http.RoundTripper
+	transports []*http.Transport
 }
 
 // NewHTTP returns a sender with a 10s connect timeout.
@@ -58,9 +65,13 @@ func (h *HTTP) client(t *config.TLS) (http.RoundTripper, error) {
 	if err != nil {
 		return nil, err
 	}
+	proxy, dial := http.ProxyFromEnvironment, h.Dialer.DialContext
+	if h.DialContext != nil {
+		proxy, dial = nil, h.DialContext
+	}
 	tr := &http.Transport{
-		Proxy:                  http.ProxyFromEnvironment,
-		DialContext:            h.Dialer.DialContext,
+		Proxy:                  proxy,
+		DialContext:            dial,
 		TLSClientConfig:        tcfg,
 		ForceAttemptHTTP2:      true,
 		MaxIdleConns:           100,
@@ -73,6 +84,10 @@ func (h *HTTP) client(t *config.TLS) (http.RoundTripper, error) {
 	// The transport is used directly: a RoundTripper never follows redirects, and it
 	// avoids the per-request header copying http.Client does for them.
 	var c http.RoundTripper = tr
+	h.transports = append(h.transports, tr)
+	if h.WrapTransport != nil {
+		c = h.WrapTransport(tr)
+	}
 	if h.clients == nil {
 		h.clients = map[config.TLS]http.RoundTripper{}
 	}
@@ -115,10 +130,8 @@ func tlsConfig(t config.TLS) (*tls.Config, error) {
 func (h *HTTP) Close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for _, c := range h.clients {
-		if ci, ok := c.(interface{ CloseIdleConnections() }); ok {
-			ci.CloseIdleConnections()
-		}
+	for _, tr := range h.transports {
+		tr.CloseIdleConnections()
 	}
 }
 

@@ -54,6 +54,9 @@ type Result struct {
 	Excerpt  string // the start of the response body or of the command's output
 	// ExcerptCut says that Excerpt is only the start (it ends with "...(truncated)").
 	ExcerptCut bool
+	// Stderr is the end of the command's stderr, masked, at most MaxTailLines lines and
+	// MaxTail bytes; exec only, when the command asked for it (render.Command.StderrTail).
+	Stderr string
 	// Output is the command's whole output (stdout and stderr as they came), up to
 	// MaxOutput bytes; exec only, and not masked: for callers that hand it back to the
 	// one who asked for the run (hookpoint listen), never for logs.

@@ -28,19 +28,22 @@ var ErrSchemaTooNew = errors.New("the database schema is newer than this hookpoi
 
 // Event is an accepted event and what its hooks decided.
 type Event struct {
-	ID             string         `json:"id"`
-	Type           string         `json:"type"`
-	Source         string         `json:"source"`
-	Subject        string         `json:"subject,omitempty"`
-	Status         string         `json:"status,omitempty"`
-	Gate           bool           `json:"gate"`
-	RunID          string         `json:"run_id,omitempty"`
-	RunJob         string         `json:"run_job,omitempty"`
-	RunKind        string         `json:"run_kind,omitempty"`
-	Time           time.Time      `json:"time"`
-	Data           map[string]any `json:"data,omitempty"`
-	ReceivedAt     time.Time      `json:"received_at"`
-	IdempotencyKey string         `json:"idempotency_key,omitempty"`
+	ID      string         `json:"id"`
+	Type    string         `json:"type"`
+	Source  string         `json:"source"`
+	Subject string         `json:"subject,omitempty"`
+	Status  string         `json:"status,omitempty"`
+	Gate    bool           `json:"gate"`
+	RunID   string         `json:"run_id,omitempty"`
+	RunJob  string         `json:"run_job,omitempty"`
+	RunKind string         `json:"run_kind,omitempty"`
+	Time    time.Time      `json:"time"`
+	Data    map[string]any `json:"data,omitempty"`
+	// SourceEnv holds the variables an adapter read under the tool's own names, passed
+	// to exec hooks as they are.
+	SourceEnv      map[string]string `json:"source_env,omitempty"`
+	ReceivedAt     time.Time         `json:"received_at"`
+	IdempotencyKey string            `json:"idempotency_key,omitempty"`
 	// Origin says how the event came: "api", "ingest/xo", "fleet", "server" (events the
 	// server emits itself, such as hookpoint.hook.disabled).
 	Origin string `json:"origin"`
@@ -216,6 +219,13 @@ type Queries interface {
 	PutHook(ctx context.Context, h *Hook) error
 	DeleteHook(ctx context.Context, id string) error
 	SetHookState(ctx context.Context, id string, st HookState) error
+	// RecordHookOutcome applies one attempt's outcome to the hook's state atomically
+	// and returns the state before and after: on success LastSuccessAt = at and
+	// FailingSince = nil; on failure FailingSince = FailingSince or at, and when the
+	// hook is enabled and FailingSince is at or before at - disableAfter (disableAfter >
+	// 0), Enabled = false with DisabledReason "failing since <RFC 3339 time> without a
+	// success". LastOutcome = outcome. ErrNotFound when there is no such hook.
+	RecordHookOutcome(ctx context.Context, id string, ok bool, outcome string, at time.Time, disableAfter time.Duration) (before, after HookState, err error)
 	PutSecrets(ctx context.Context, hookID string, secrets []Secret) error // replaces the hook's set
 	GetSecrets(ctx context.Context, hookID string) ([]Secret, error)
 

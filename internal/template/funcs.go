@@ -58,6 +58,19 @@ func boundFuncs(b *binding) ttemplate.FuncMap {
 			b.scope.AddSecret(v)
 			return v, nil
 		},
+		// secret reads a secret of the hook set through the server's API (stored
+		// encrypted); config-file hooks use env and file instead.
+		"secret": func(name string) (string, error) {
+			if b.scope.lookupSecret == nil {
+				return "", fmt.Errorf("secret %q: only hooks managed through the server's API have stored secrets; use env or file in a config file", name)
+			}
+			v, ok := b.scope.lookupSecret(name)
+			if !ok {
+				return "", fmt.Errorf("secret %q: the hook has no secret of that name", name)
+			}
+			b.scope.AddSecret(v)
+			return v, nil
+		},
 		"json": func(v any) (JSONText, error) {
 			out, err := jsonwrite.Marshal(v)
 			return JSONText(b.derive(string(out), v)), err
