@@ -47,6 +47,9 @@ type Result struct {
 	Stderr string
 	// Policy is the on_failure policy that applied when the hook failed.
 	Policy string
+	// Request is what a sync hook sent, secrets masked; kept only with
+	// Options.KeepRequests.
+	Request *Preview
 }
 
 // MarshalJSON writes the result as its journal record with policy and stderr added, so
@@ -187,7 +190,14 @@ func (e *Engine) runSync(ctx context.Context, h *config.Hook, ev *Event) Result 
 		res := deliver.Result{Outcome: deliver.Failed, Error: "render: " + err.Error()}
 		return e.finish(h, ev, nil, deliveryID, 1, res)
 	}
-	return e.finish(h, ev, r, deliveryID, 1, e.attempt(ctx, r))
+	var p *Preview
+	if e.opts.KeepRequests {
+		pv := r.Preview(e.opts.Now())
+		p = &pv
+	}
+	res := e.finish(h, ev, r, deliveryID, 1, e.attempt(ctx, r))
+	res.Request = p
+	return res
 }
 
 // attempt makes one attempt at a rendered hook.

@@ -78,6 +78,9 @@ type Options struct {
 	// there); a plain dialer when nil. When set, proxies from the environment are not
 	// used, so that the dialer sees every destination.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// KeepRequests keeps the masked view of what each sync hook sent in its Result
+	// (Result.Request), for the server's delivery log.
+	KeepRequests bool
 	// WrapTransport wraps the transport of HTTP hooks (the server's destination guard
 	// reads each request's origin there); nothing when nil.
 	WrapTransport func(http.RoundTripper) http.RoundTripper

@@ -96,6 +96,8 @@ type Options struct {
 	Node string
 	// OnStateChange is told of hook state changes (the server emits hookpoint.hook.*).
 	OnStateChange StateChange
+	// OnAttempt is told of every attempt made (metrics).
+	OnAttempt func(hookID string, a hookpoint.Attempt)
 	// Periodic are more periodic jobs for River's leader to run (retention, ...).
 	Periodic []*river.PeriodicJob
 	// Register adds more workers (for the periodic jobs).
@@ -277,6 +279,9 @@ func (q *Queue) work(ctx context.Context, id string) error {
 		return ctx.Err()
 	}
 	end := o.Now()
+	if o.OnAttempt != nil {
+		o.OnAttempt(d.HookID, a)
+	}
 	upd := store.DeliveryUpdate{
 		Attempts: d.Attempts, Snoozes: d.Snoozes, UpdatedAt: end,
 		LastError: a.Result.Error, LastStatus: a.Result.Status,
