@@ -419,8 +419,12 @@ func (s *Server) setEnabled(w http.ResponseWriter, r *http.Request, on bool) err
 	return nil
 }
 
-func (s *Server) enableHook(w http.ResponseWriter, r *http.Request) error  { return s.setEnabled(w, r, true) }
-func (s *Server) disableHook(w http.ResponseWriter, r *http.Request) error { return s.setEnabled(w, r, false) }
+func (s *Server) enableHook(w http.ResponseWriter, r *http.Request) error {
+	return s.setEnabled(w, r, true)
+}
+func (s *Server) disableHook(w http.ResponseWriter, r *http.Request) error {
+	return s.setEnabled(w, r, false)
+}
 
 // testRequest is the body of POST /v1/hooks/{id}/test: a sample event for the hook.
 type testRequest struct {

@@ -219,7 +219,9 @@ func (s *Server) apiEntry(ctx context.Context, sh *store.Hook) (*entry, error) {
 }
 
 // secretAD binds a ciphertext to its hook and name: it cannot be moved to another.
-func secretAD(hookID, name string) []byte { return []byte("hookpoint hook secret\x00" + hookID + "\x00" + name) }
+func secretAD(hookID, name string) []byte {
+	return []byte("hookpoint hook secret\x00" + hookID + "\x00" + name)
+}
 
 // updateState applies a state change to the snapshot without reloading.
 func (hs *hookSet) updateState(id string, st store.HookState) {

@@ -3,8 +3,8 @@ package server
 import (
 	"context"
 	"errors"
-	"time"
 	"net/http"
+	"time"
 
 	"github.com/hookpoint/hookpoint/internal/store"
 	"github.com/hookpoint/hookpoint/internal/token"
