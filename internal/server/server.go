@@ -57,6 +57,9 @@ type Options struct {
 	Queue queue.Options
 }
 
+// QueueOptions tune the durable queue.
+type QueueOptions = queue.Options
+
 // IngestSource is an ingest source with its configuration.
 type IngestSource struct {
 	Source ingest.Source
