@@ -7,6 +7,16 @@
 // Methods take a context, return domain types and hide SQL. Transactions are explicit:
 // InTx runs a function with a Tx that has the same methods; the durable queue inserts
 // its jobs through Tx.Raw in that same transaction.
+//
+// Contracts every driver keeps (storetest checks them):
+//   - Times come back in UTC and equal, to the nanosecond, the instant stored; a zero
+//     time.Time comes back zero and a nil *time.Time nil.
+//   - Byte fields (Def, Answer, Request, Ciphertext, Hash) come back byte for byte;
+//     nil and empty are not told apart.
+//   - Event.Data comes back as decoded JSON with numbers as json.Number, so that
+//     12345678901234567890 and 1.0 keep the digits they were given; nil stays nil.
+//   - A limit of zero or less means no limit.
+//   - Errors wrap ErrNotFound and ErrConflict; test them with errors.Is.
 package store
 
 import (
@@ -18,8 +28,8 @@ import (
 // ErrNotFound is returned when a row asked for by id does not exist.
 var ErrNotFound = errors.New("not found")
 
-// ErrConflict is returned when an insert would repeat a unique key (an event's
-// idempotency key, a hook id, a token id).
+// ErrConflict is returned when an insert would repeat a unique key (an event's id or
+// idempotency key, a delivery id, a token's id or hash, an attempt number).
 var ErrConflict = errors.New("already exists")
 
 // ErrSchemaTooNew is returned by Open when the database was migrated by a newer
@@ -38,7 +48,7 @@ type Event struct {
 	RunJob  string         `json:"run_job,omitempty"`
 	RunKind string         `json:"run_kind,omitempty"`
 	Time    time.Time      `json:"time"`
-	Data    map[string]any `json:"data,omitempty"`
+	Data    map[string]any `json:"data,omitempty"` // numbers read back as json.Number
 	// SourceEnv holds the variables an adapter read under the tool's own names, passed
 	// to exec hooks as they are.
 	SourceEnv      map[string]string `json:"source_env,omitempty"`
@@ -69,7 +79,7 @@ const (
 type Hook struct {
 	ID string `json:"id"`
 	// Version grows by one with every change of Def; deliveries and attempts record the
-	// version they used.
+	// version they used, and HookVersion returns the definition a version had.
 	Version int `json:"version"`
 	// Def is the hook as JSON, in the config file's shape, with secrets replaced by
 	// references to the hook's encrypted secrets.
@@ -84,6 +94,16 @@ type Hook struct {
 	LastOutcome    string     `json:"last_outcome,omitempty"`
 	CreatedAt      time.Time  `json:"created_at"`
 	UpdatedAt      time.Time  `json:"updated_at"`
+}
+
+// HookVersion is one definition a hook has had. Versions outlive the hook: a delivery's
+// (HookID, HookVersion) always names the definition it was made with.
+type HookVersion struct {
+	HookID    string
+	Version   int
+	Def       []byte
+	ManagedBy string
+	CreatedAt time.Time // the UpdatedAt of the PutHook that wrote it
 }
 
 // HookState is the part of a hook that deliveries change.
@@ -165,13 +185,17 @@ type DeliveryUpdate struct {
 
 // DeliveryFilter selects deliveries for a listing; zero fields match everything.
 type DeliveryFilter struct {
-	HookID    string
-	EventID   string
-	Status    []string
-	EventType string // a pattern as a hook's `on` (* matches any run of characters)
-	Since     time.Time
-	Until     time.Time
-	// Cursor is the last delivery id of the previous page; listings are newest first.
+	HookID  string
+	EventID string
+	Status  []string // any of these
+	// EventType is a pattern as a hook's `on`: * matches any run of characters, every
+	// other character (%, _, ?, [ included) only itself, case-sensitively.
+	EventType string
+	Since     time.Time // created_at >= Since
+	Until     time.Time // created_at < Until
+	// Cursor is the last delivery id of the previous page; listings are newest first
+	// (created_at, then id, descending), so pages never repeat or skip a delivery even
+	// when many share a created_at. An unknown cursor gives ErrNotFound.
 	Cursor string
 	Limit  int
 }
@@ -196,27 +220,37 @@ const (
 
 // Counts are the numbers the metrics and the overview show.
 type Counts struct {
-	ByStatus      map[string]int // deliveries per status
+	ByStatus      map[string]int // deliveries per status; the five statuses are always present
 	Pending       int            // queued + retrying
-	OldestPending *time.Time     // created_at of the oldest pending delivery
-	HooksDisabled int
+	OldestPending *time.Time     // created_at of the oldest pending delivery, nil when none
+	HooksDisabled int            // hooks not Enabled or with a DisabledReason
 }
 
 // Queries is what a Store and a Tx can both do.
 type Queries interface {
-	// Events.
-	InsertEvent(ctx context.Context, e *Event) error // ErrConflict on a repeated idempotency key
+	// Events. Methods given an id return ErrNotFound when it does not exist.
+	//
+	// InsertEvent returns ErrConflict on a repeated id or a repeated non-empty
+	// idempotency key (an empty key is never unique and never found).
+	InsertEvent(ctx context.Context, e *Event) error
 	GetEvent(ctx context.Context, id string) (*Event, error)
 	EventByIdempotencyKey(ctx context.Context, key string) (*Event, error)
 	FinishEvent(ctx context.Context, id, state, verdict string, answer []byte) error
+	// UnfinishedEvents lists the events still EventReceived, oldest received first.
 	UnfinishedEvents(ctx context.Context, limit int) ([]*Event, error)
 
-	// Hooks and their secrets.
+	// Hooks and their secrets, listed by id and by name.
 	ListHooks(ctx context.Context) ([]*Hook, error)
 	GetHook(ctx context.Context, id string) (*Hook, error)
-	// PutHook inserts or replaces a hook's definition; Version becomes one more than the
-	// stored one (1 for a new hook) and is set on h.
+	// PutHook inserts a hook or replaces every field of the stored one but CreatedAt,
+	// and sets h.Version and h.CreatedAt to what is stored. Version is 1 for an id never
+	// seen, stays when Def and ManagedBy are unchanged, and otherwise becomes one more
+	// than the highest version the id ever had (a deleted and re-created hook goes on
+	// counting, so a delivery's version names one definition forever).
 	PutHook(ctx context.Context, h *Hook) error
+	// HookVersion returns a definition the hook had, also after the hook was deleted.
+	HookVersion(ctx context.Context, id string, version int) (*HookVersion, error)
+	// DeleteHook deletes the hook and its secrets; its deliveries and versions stay.
 	DeleteHook(ctx context.Context, id string) error
 	SetHookState(ctx context.Context, id string, st HookState) error
 	// RecordHookOutcome applies one attempt's outcome to the hook's state atomically
@@ -226,41 +260,55 @@ type Queries interface {
 	// 0), Enabled = false with DisabledReason "failing since <RFC 3339 time> without a
 	// success". LastOutcome = outcome. ErrNotFound when there is no such hook.
 	RecordHookOutcome(ctx context.Context, id string, ok bool, outcome string, at time.Time, disableAfter time.Duration) (before, after HookState, err error)
-	PutSecrets(ctx context.Context, hookID string, secrets []Secret) error // replaces the hook's set
+	// PutSecrets replaces the hook's whole set (an empty set deletes them all).
+	PutSecrets(ctx context.Context, hookID string, secrets []Secret) error
 	GetSecrets(ctx context.Context, hookID string) ([]Secret, error)
 
 	// Deliveries and attempts.
+	//
+	// InsertDeliveries inserts all or none: ErrConflict on a repeated id, ErrNotFound
+	// when a delivery's event does not exist.
 	InsertDeliveries(ctx context.Context, ds []*Delivery) error
 	GetDelivery(ctx context.Context, id string) (*Delivery, error)
 	ListDeliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, error)
-	// RecordAttempt adds an attempt and applies its update to the delivery in one step;
-	// it returns ErrConflict when an attempt with the same number is already recorded
-	// (a stale worker after a rescue), so that a newer attempt is never overwritten.
+	// RecordAttempt adds an attempt, sets a.ID, and applies its update to the delivery
+	// in one step; it returns ErrConflict, writing nothing, when an attempt with the same
+	// or a higher number is already recorded (a stale worker after a rescue), so that a
+	// newer attempt is never overwritten.
 	RecordAttempt(ctx context.Context, a *Attempt, u DeliveryUpdate) error
 	UpdateDelivery(ctx context.Context, id string, u DeliveryUpdate) error
+	// Attempts lists a delivery's attempts by number (none for an unknown delivery).
 	Attempts(ctx context.Context, deliveryID string) ([]*Attempt, error)
-	// FailedDeliveries lists the failed deliveries of a hook created at or after since.
+	// FailedDeliveries lists the failed deliveries of a hook created at or after since,
+	// newest first.
 	FailedDeliveries(ctx context.Context, hookID string, since time.Time, limit int) ([]*Delivery, error)
 
-	// Tokens.
+	// Tokens, listed oldest first. InsertToken returns ErrConflict on a repeated id or
+	// hash; TokenByHash returns revoked tokens too (the caller checks RevokedAt).
 	InsertToken(ctx context.Context, t *Token) error
 	ListTokens(ctx context.Context) ([]*Token, error)
 	TokenByHash(ctx context.Context, hash []byte) (*Token, error)
-	RevokeToken(ctx context.Context, id string, at time.Time) error
-	TouchToken(ctx context.Context, id string, at time.Time) error
+	RevokeToken(ctx context.Context, id string, at time.Time) error // keeps the first revocation time
+	TouchToken(ctx context.Context, id string, at time.Time) error  // LastUsedAt never moves back
 
 	// Operations.
 	Counts(ctx context.Context) (*Counts, error)
-	// Prune deletes at most batch events older than before whose deliveries are all
-	// finished, with their deliveries and attempts, and attempts older than before of
-	// any delivery; it returns how many rows went.
+	// Prune deletes at most batch events received before before, no longer
+	// EventReceived, whose deliveries are all finished (succeeded, failed or cancelled),
+	// with their deliveries and attempts; and at most batch attempts started before
+	// before of any other delivery. It returns how many rows went: call it again until
+	// it returns 0. A batch of zero or less is an error.
 	Prune(ctx context.Context, before time.Time, batch int) (int, error)
 }
 
 // Store is a database.
 type Store interface {
 	Queries
-	// InTx runs fn in a transaction, committed when fn returns nil.
+	// InTx runs fn in a transaction, committed when fn returns nil and rolled back when
+	// it returns an error (returned as it is) or panics. fn must use only tx, never the
+	// Store: a driver may have a single connection (SQLite does), which the transaction
+	// holds until fn returns, so a Store call or a nested InTx inside fn waits for it
+	// forever (until ctx ends).
 	InTx(ctx context.Context, fn func(tx Tx) error) error
 	// Ping checks that the database answers (for /readyz).
 	Ping(ctx context.Context) error
@@ -277,4 +325,25 @@ type Store interface {
 type Tx interface {
 	Queries
 	Raw() any
+}
+
+// NextHookState is the state after one attempt's outcome, as RecordHookOutcome defines
+// it; drivers share it so that they agree.
+func NextHookState(st HookState, ok bool, outcome string, at time.Time, disableAfter time.Duration) HookState {
+	next := st
+	next.LastOutcome = outcome
+	if ok {
+		t := at.UTC()
+		next.LastSuccessAt, next.FailingSince = &t, nil
+		return next
+	}
+	if next.FailingSince == nil {
+		t := at.UTC()
+		next.FailingSince = &t
+	}
+	if next.Enabled && disableAfter > 0 && !next.FailingSince.After(at.Add(-disableAfter)) {
+		next.Enabled = false
+		next.DisabledReason = "failing since " + next.FailingSince.Format(time.RFC3339) + " without a success"
+	}
+	return next
 }

@@ -1,0 +1,223 @@
+package sqlite
+
+import (
+	"bytes"
+	"database/sql/driver"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/hookpoint/hookpoint/internal/store"
+)
+
+// Times are stored as INTEGER nanoseconds since the Unix epoch: exact to the
+// nanosecond, in UTC, and ordered as numbers. int64 nanoseconds reach from 1678 to 2262;
+// the zero time.Time is stored as math.MinInt64 so that it reads back as zero.
+const zeroTimeNanos = math.MinInt64
+
+var (
+	minTime = time.Unix(0, math.MinInt64+1)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+func nanos(t time.Time) (int64, error) {
+	if t.IsZero() {
+		return zeroTimeNanos, nil
+	}
+	if t.Before(minTime) || t.After(maxTime) {
+		return 0, fmt.Errorf("time %s is outside what the database stores (years 1678 to 2262)", t.Format(time.RFC3339Nano))
+	}
+	return t.UnixNano(), nil
+}
+
+func fromNanos(n int64) time.Time {
+	if n == zeroTimeNanos {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// tm is a time.Time argument.
+type tm time.Time
+
+func (t tm) Value() (driver.Value, error) { return nanos(time.Time(t)) }
+
+// ntm is a *time.Time argument: nil is NULL.
+type ntm struct{ t *time.Time }
+
+func (t ntm) Value() (driver.Value, error) {
+	if t.t == nil {
+		return nil, nil
+	}
+	return nanos(*t.t)
+}
+
+// scanTime scans an INTEGER column into a time.Time.
+type scanTime struct{ t *time.Time }
+
+func (s scanTime) Scan(src any) error {
+	n, ok := src.(int64)
+	if !ok {
+		return fmt.Errorf("time column holds %T, not an integer", src)
+	}
+	*s.t = fromNanos(n)
+	return nil
+}
+
+// scanNullTime scans a nullable INTEGER column into a *time.Time.
+type scanNullTime struct{ t **time.Time }
+
+func (s scanNullTime) Scan(src any) error {
+	if src == nil {
+		*s.t = nil
+		return nil
+	}
+	n, ok := src.(int64)
+	if !ok {
+		return fmt.Errorf("time column holds %T, not an integer", src)
+	}
+	t := fromNanos(n)
+	*s.t = &t
+	return nil
+}
+
+// jsonData is Event.Data as an argument: JSON text, NULL for nil.
+type jsonData map[string]any
+
+func (d jsonData) Value() (driver.Value, error) {
+	if d == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(map[string]any(d))
+	if err != nil {
+		return nil, fmt.Errorf("event data: %w", err)
+	}
+	return string(b), nil
+}
+
+// scanData scans Event.Data, keeping numbers as written (json.Number).
+type scanData struct{ m *map[string]any }
+
+func (s scanData) Scan(src any) error {
+	var b []byte
+	switch v := src.(type) {
+	case nil:
+		*s.m = nil
+		return nil
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	default:
+		return fmt.Errorf("event data column holds %T", src)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return fmt.Errorf("event data: %w", err)
+	}
+	*s.m = m
+	return nil
+}
+
+// jsonEnv is Event.SourceEnv as an argument: JSON text, NULL when empty.
+type jsonEnv map[string]string
+
+func (d jsonEnv) Value() (driver.Value, error) {
+	if len(d) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(map[string]string(d))
+	return string(b), err
+}
+
+// scanEnv scans Event.SourceEnv.
+type scanEnv struct{ m *map[string]string }
+
+func (s scanEnv) Scan(src any) error {
+	var b []byte
+	switch v := src.(type) {
+	case nil:
+		*s.m = nil
+		return nil
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	default:
+		return fmt.Errorf("event source_env column holds %T", src)
+	}
+	return json.Unmarshal(b, s.m)
+}
+
+// blob is a []byte argument for a NOT NULL BLOB column: nil is stored as empty.
+func blob(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// nullBlob is a []byte argument for a nullable BLOB column: nil is NULL.
+func nullBlob(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return b
+}
+
+// nullText is a string argument for a nullable TEXT column: empty is NULL.
+func nullText(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// mapErr turns SQLite constraint errors into the store's errors; what names the row
+// comes first in the message ("event evt_1: already exists").
+func mapErr(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%s: %w", what, store.ErrConflict)
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return fmt.Errorf("%s: refers to a row that does not exist: %w", what, store.ErrNotFound)
+		}
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// globPattern turns a hook's `on` pattern into a GLOB pattern: * stays the wildcard,
+// and GLOB's other special characters (? and [) match only themselves. GLOB, unlike
+// LIKE, is case-sensitive and gives % and _ no meaning, as match.Pattern does.
+func globPattern(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		switch r {
+		case '?':
+			b.WriteString("[?]")
+		case '[':
+			b.WriteString("[[]")
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// placeholders returns "?, ?, ?" for n arguments.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

@@ -1,0 +1,254 @@
+// Package sqlite is the SQLite driver of the store: one database file, opened by one
+// hookpoint serve at a time, holding hookpoint's tables and River's.
+//
+// It uses modernc.org/sqlite (pure Go, so hookpoint builds with CGO_ENABLED=0) through
+// database/sql with a single connection: SQLite allows one writer at a time, and River's
+// own goroutines, which share the *sql.DB, return SQLITE_BUSY when given more than one.
+// The single connection serialises every query of the process, so a transaction
+// (InTx) holds the whole database until it ends: keep transactions short, and inside
+// InTx use only the Tx.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/hookpoint/hookpoint/internal/store"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// Options tune Open.
+type Options struct {
+	// SkipMigrate opens the database as it is, applying no migration, for a caller that
+	// calls Migrate itself (hookpoint migrate --dry-run).
+	SkipMigrate bool
+	// Synchronous is SQLite's synchronous setting, "FULL" (the default) or "NORMAL".
+	//
+	// In WAL mode both keep the database consistent through any crash, and both keep
+	// every committed transaction through a crash of the process. They differ on a power
+	// loss or an operating-system crash: FULL syncs the WAL at every commit, so what was
+	// committed stays; NORMAL syncs only at checkpoints, so the last transactions
+	// committed before the power went may roll back. hookpoint answers an event's
+	// submitter only after its transaction commits, and that answer promises the event
+	// and its deliveries will not be lost, so FULL is the default; NORMAL trades that
+	// promise, on power loss only, for commits that need no fsync (see the benchmark).
+	Synchronous string
+	// Shared opens the database without the lock that keeps a second hookpoint serve
+	// away, for short administrative commands (hookpoint token) that may run beside the
+	// server: SQLite's own locking keeps the file consistent. Migrations still run.
+	Shared bool
+	// Logger receives River's migration messages; nil discards them.
+	Logger *slog.Logger
+}
+
+// Store is a hookpoint database in one SQLite file. It implements store.Store.
+type Store struct {
+	queries
+	db        *sql.DB
+	path      string
+	lock      *fileLock
+	logger    *slog.Logger
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var (
+	_ store.Store = (*Store)(nil)
+	_ store.Tx    = (*tx)(nil)
+)
+
+// Open opens, creating it if needed, the database at path, locks it against a second
+// hookpoint serve, and applies the migrations hookpoint and River need, unless
+// opts.SkipMigrate. It refuses a database migrated by a newer hookpoint with
+// store.ErrSchemaTooNew, and one in use with ErrInUse.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("sqlite: %q: give the path of a database file", path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	syncMode := strings.ToUpper(opts.Synchronous)
+	switch syncMode {
+	case "":
+		syncMode = "FULL"
+	case "FULL", "NORMAL":
+	default:
+		return nil, fmt.Errorf("sqlite: synchronous %q: must be FULL or NORMAL", opts.Synchronous)
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+
+	s := &Store{path: abs, logger: logger}
+	if !opts.Shared {
+		lock, err := lockFile(abs)
+		if err != nil {
+			return nil, err
+		}
+		s.lock = lock
+	}
+	if err := s.open(ctx, syncMode); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	if !opts.SkipMigrate {
+		if _, err := s.Migrate(ctx, false); err != nil {
+			_ = s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *Store) open(ctx context.Context, synchronous string) error {
+	// Create the file ourselves so that it is private from the start: it holds event
+	// data, and SQLite would create it with the umask's mode. SQLite gives the -wal and
+	// -shm files the mode of the database file.
+	f, err := os.OpenFile(s.path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)") // other processes (a backup, sqlite3) may hold a lock briefly
+	q.Add("_pragma", "journal_mode(WAL)")   // readers do not block the writer, nor it them
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous("+synchronous+")") // see Options.Synchronous
+	// BEGIN IMMEDIATE takes the write lock when a transaction starts, not at its first
+	// write, so that a transaction never fails with SQLITE_BUSY halfway through.
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + (&url.URL{Path: s.path}).EscapedPath() + "?" + q.Encode()
+
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	// One connection: see the package comment. It is kept open for the life of the
+	// Store, so the pragmas above apply once.
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxIdleTime(0)
+	db.SetConnMaxLifetime(0)
+	s.db = db
+	s.queries = queries{db: db, atomic: s.atomic}
+
+	var mode string
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", s.path, err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("sqlite: open %s: journal mode is %q, not wal (is the file on a network file system?)", s.path, mode)
+	}
+	return nil
+}
+
+// Driver returns "sqlite".
+func (s *Store) Driver() string { return "sqlite" }
+
+// Raw returns the *sql.DB, for River (riversqlite.New).
+func (s *Store) Raw() any { return s.db }
+
+// Path returns the absolute path of the database file.
+func (s *Store) Path() string { return s.path }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database and releases its lock. Closing twice is harmless.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		var errs []error
+		if s.db != nil {
+			errs = append(errs, s.db.Close())
+		}
+		if s.lock != nil {
+			errs = append(errs, s.lock.release())
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+// InTx runs fn in a transaction (BEGIN IMMEDIATE), committed when fn returns nil and
+// rolled back when it returns an error, which InTx returns as it is, or panics.
+//
+// The transaction holds the Store's only connection until fn returns: fn must use tx
+// and nothing else of the Store. A Store method or a nested InTx called inside fn waits
+// for the connection until ctx ends.
+func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	return s.inTx(ctx, func(t *tx) error { return fn(t) })
+}
+
+func (s *Store) inTx(ctx context.Context, fn func(t *tx) error) (err error) {
+	sqlTx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			_ = sqlTx.Rollback() // fn panicked
+		}
+	}()
+	t := &tx{queries: queries{db: sqlTx}, sqlTx: sqlTx}
+	t.atomic = func(_ context.Context, fn func(q *queries) error) error { return fn(&t.queries) }
+	if err := fn(t); err != nil {
+		done = true
+		_ = sqlTx.Rollback()
+		return err
+	}
+	done = true
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// atomic runs a method of several statements in its own transaction.
+func (s *Store) atomic(ctx context.Context, fn func(q *queries) error) error {
+	return s.inTx(ctx, func(t *tx) error { return fn(&t.queries) })
+}
+
+// tx is a transaction; Raw returns its *sql.Tx, for River (InsertTx, InsertManyTx).
+type tx struct {
+	queries
+	sqlTx *sql.Tx
+}
+
+func (t *tx) Raw() any { return t.sqlTx }
+
+// dbtx is what *sql.DB and *sql.Tx both do.
+type dbtx interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// queries implements store.Queries over a *sql.DB or a *sql.Tx. A method of several
+// statements runs them through atomic: in a new transaction on the Store, as they are
+// in a Tx.
+type queries struct {
+	db     dbtx
+	atomic func(ctx context.Context, fn func(q *queries) error) error
+}

@@ -1,0 +1,51 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hookpoint/hookpoint/internal/store"
+)
+
+const tokenColumns = `id, description, scope, hash, created_at, last_used_at, revoked_at`
+
+func scanToken(row interface{ Scan(...any) error }) (*store.Token, error) {
+	var t store.Token
+	err := row.Scan(&t.ID, &t.Description, &t.Scope, &t.Hash, scanTime{&t.CreatedAt},
+		scanNullTime{&t.LastUsedAt}, scanNullTime{&t.RevokedAt})
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+func (q *queries) InsertToken(ctx context.Context, t *store.Token) error {
+	_, err := q.db.ExecContext(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, t.Description, t.Scope, blob(t.Hash), tm(t.CreatedAt), ntm{t.LastUsedAt}, ntm{t.RevokedAt})
+	return mapErr(err, "token "+t.ID)
+}
+
+func (q *queries) ListTokens(ctx context.Context) ([]*store.Token, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT `+tokenColumns+` FROM tokens ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("tokens: %w", err)
+	}
+	return collect(rows, scanToken)
+}
+
+func (q *queries) TokenByHash(ctx context.Context, hash []byte) (*store.Token, error) {
+	t, err := scanToken(q.db.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = ?`, blob(hash)))
+	return t, notFound(err, "token")
+}
+
+func (q *queries) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	res, err := q.db.ExecContext(ctx, `UPDATE tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?`, tm(at), id)
+	return affected(res, err, "token "+id)
+}
+
+func (q *queries) TouchToken(ctx context.Context, id string, at time.Time) error {
+	res, err := q.db.ExecContext(ctx, `UPDATE tokens SET last_used_at = max(coalesce(last_used_at, ?1), ?1) WHERE id = ?2`,
+		tm(at), id)
+	return affected(res, err, "token "+id)
+}
