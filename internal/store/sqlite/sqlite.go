@@ -205,7 +205,7 @@ func (s *Store) inTx(ctx context.Context, fn func(t *tx) error) (err error) {
 		}
 	}()
 	t := &tx{queries: queries{db: sqlTx}, sqlTx: sqlTx}
-	t.atomic = func(_ context.Context, fn func(q *queries) error) error { return fn(&t.queries) }
+	t.atomic = t.savepoint
 	if err := fn(t); err != nil {
 		done = true
 		_ = sqlTx.Rollback()
@@ -231,6 +231,25 @@ type tx struct {
 
 func (t *tx) Raw() any { return t.sqlTx }
 
+// savepoint runs a method of several statements inside a transaction all or nothing,
+// so that a method that fails (ErrConflict, ErrNotFound) leaves the transaction as it
+// was and usable: the caller may go on and commit.
+func (t *tx) savepoint(ctx context.Context, fn func(q *queries) error) error {
+	if _, err := t.sqlTx.ExecContext(ctx, `SAVEPOINT hookpoint_method`); err != nil {
+		return fmt.Errorf("sqlite: savepoint: %w", err)
+	}
+	if err := fn(&t.queries); err != nil {
+		if _, rerr := t.sqlTx.ExecContext(ctx, `ROLLBACK TO hookpoint_method; RELEASE hookpoint_method`); rerr != nil {
+			return errors.Join(err, fmt.Errorf("sqlite: rollback to savepoint: %w", rerr))
+		}
+		return err
+	}
+	if _, err := t.sqlTx.ExecContext(ctx, `RELEASE hookpoint_method`); err != nil {
+		return fmt.Errorf("sqlite: release savepoint: %w", err)
+	}
+	return nil
+}
+
 // dbtx is what *sql.DB and *sql.Tx both do.
 type dbtx interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
@@ -239,8 +258,8 @@ type dbtx interface {
 }
 
 // queries implements store.Queries over a *sql.DB or a *sql.Tx. A method of several
-// statements runs them through atomic: in a new transaction on the Store, as they are
-// in a Tx.
+// statements runs them through atomic: in a new transaction on the Store, under a
+// savepoint in a Tx.
 type queries struct {
 	db     dbtx
 	atomic func(ctx context.Context, fn func(q *queries) error) error

@@ -85,13 +85,15 @@ var attemptTests = map[string]func(t *testing.T, s store.Store){
 		ctx := t.Context()
 		d := withDelivery(t, s, "dlv_1")
 		u := store.DeliveryUpdate{Status: store.DeliveryRetrying, Attempts: 2, LastError: "500", LastStatus: 500, UpdatedAt: at(time.Minute)}
+		// Attempt 2 was rescued while its worker hung, and attempt 3 recorded; then the
+		// stale worker of attempt 2 comes back.
 		must(t, s.RecordAttempt(ctx, newAttempt(d.ID, 1), u))
-		must(t, s.RecordAttempt(ctx, newAttempt(d.ID, 2), u))
+		must(t, s.RecordAttempt(ctx, newAttempt(d.ID, 3), u))
 		before, err := s.Attempts(ctx, d.ID)
 		must(t, err)
 
 		stale := store.DeliveryUpdate{Status: store.DeliverySucceeded, Attempts: 2, LastStatus: 200, UpdatedAt: at(time.Hour)}
-		for _, n := range []int{2, 1} { // the same number, and an older one
+		for _, n := range []int{2, 3, 1} { // an older number not recorded, the same, an older recorded
 			a := newAttempt(d.ID, n)
 			a.Outcome = "ok"
 			wantErr(t, "RecordAttempt of a recorded number", s.RecordAttempt(ctx, a, stale), store.ErrConflict)
@@ -108,7 +110,7 @@ var attemptTests = map[string]func(t *testing.T, s store.Store){
 		equal(t, "delivery after refusals", got, &want)
 
 		// The next number is still welcome.
-		must(t, s.RecordAttempt(ctx, newAttempt(d.ID, 3), stale))
+		must(t, s.RecordAttempt(ctx, newAttempt(d.ID, 4), stale))
 
 		err = s.RecordAttempt(ctx, newAttempt("dlv_missing", 1), u)
 		wantErr(t, "RecordAttempt of an unknown delivery", err, store.ErrNotFound)

@@ -112,6 +112,43 @@ var txTests = map[string]func(t *testing.T, s store.Store){
 		}
 		must(t, s.InsertEvent(t.Context(), newEvent("evt_after", t0)))
 	},
+	"FailedMethodLeavesTxAsItWas": func(t *testing.T, s store.Store) {
+		// A method that fails inside a transaction writes nothing, and the transaction
+		// goes on: what it wrote before and after commits.
+		ctx := t.Context()
+		withEvent(t, s, "evt_1")
+		must(t, s.InsertDeliveries(ctx, []*store.Delivery{newDelivery("dlv_1", "evt_1", "h", store.DeliveryQueued, t0)}))
+		must(t, s.PutHook(ctx, newHook("h", `{}`)))
+		old := []store.Secret{{HookID: "h", Name: "auth.token", Ciphertext: []byte("old")}}
+		must(t, s.PutSecrets(ctx, "h", old))
+
+		err := s.InTx(ctx, func(tx store.Tx) error {
+			must(t, tx.InsertEvent(ctx, newEvent("evt_before", t0)))
+			err := tx.InsertDeliveries(ctx, []*store.Delivery{
+				newDelivery("dlv_2", "evt_1", "h", store.DeliveryQueued, t0),
+				newDelivery("dlv_1", "evt_1", "h", store.DeliveryQueued, t0),
+			})
+			wantErr(t, "InsertDeliveries with a repeated id", err, store.ErrConflict)
+			err = tx.PutSecrets(ctx, "h", []store.Secret{
+				{HookID: "h", Name: "a", Ciphertext: []byte("1")},
+				{HookID: "h", Name: "a", Ciphertext: []byte("2")},
+			})
+			wantErr(t, "PutSecrets with a repeated name", err, store.ErrConflict)
+			err = tx.RecordAttempt(ctx, newAttempt("dlv_missing", 1), store.DeliveryUpdate{Status: store.DeliveryFailed, UpdatedAt: t0})
+			wantErr(t, "RecordAttempt of an unknown delivery", err, store.ErrNotFound)
+			return tx.InsertEvent(ctx, newEvent("evt_after", t0))
+		})
+		must(t, err)
+		for _, id := range []string{"evt_before", "evt_after"} {
+			_, err := s.GetEvent(ctx, id)
+			must(t, err)
+		}
+		_, err = s.GetDelivery(ctx, "dlv_2")
+		wantErr(t, "delivery of the failed InsertDeliveries", err, store.ErrNotFound)
+		secrets, err := s.GetSecrets(ctx, "h")
+		must(t, err)
+		equal(t, "secrets after the failed PutSecrets", secrets, old)
+	},
 	"Raw": func(t *testing.T, s store.Store) {
 		if s.Raw() == nil {
 			t.Fatal("Store.Raw is nil")
