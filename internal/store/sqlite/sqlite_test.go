@@ -424,3 +424,24 @@ func TestConcurrentWriters(t *testing.T) {
 		t.Fatalf("jobs: %d, want %d", len(res.Jobs), writers*each)
 	}
 }
+
+func TestStoreCallInsideInTxWaitsForCtx(t *testing.T) {
+	// The documented misuse: the transaction holds the only connection, so a Store call
+	// inside fn cannot run; it waits until its context ends, and the transaction goes on.
+	t.Parallel()
+	s := open(t, tempPath(t), sqlite.Options{})
+	err := s.InTx(t.Context(), func(tx store.Tx) error {
+		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+		defer cancel()
+		if _, err := s.GetEvent(ctx, "evt_1"); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Store call inside InTx: %v, want the context's deadline", err)
+		}
+		return tx.InsertEvent(t.Context(), &store.Event{ID: "evt_1"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetEvent(t.Context(), "evt_1"); err != nil {
+		t.Fatal(err)
+	}
+}
