@@ -2,14 +2,12 @@ package hookpoint
 
 import (
 	"context"
-	"maps"
-	"math/rand/v2"
 	"sync"
 	"time"
 
 	"github.com/hookpoint/hookpoint/internal/config"
 	"github.com/hookpoint/hookpoint/internal/deliver"
-	"github.com/hookpoint/hookpoint/internal/event"
+	"github.com/hookpoint/hookpoint/internal/journal"
 	"github.com/hookpoint/hookpoint/internal/render"
 )
 
@@ -54,14 +52,14 @@ type AsyncReport struct {
 	Undelivered []Undelivered `json:"undelivered"`
 }
 
-func (a *asyncDelivery) enqueue(h *config.Hook, ev *Event) Result {
-	// The delivery outlives Fire: it works on its own copy of the event.
-	evc := *ev
-	evc.Data = maps.Clone(ev.Data)
-	ev = &evc
-	deliveryID := event.NewID("msg")
-	res := Result{HookID: h.ID, DeliveryID: deliveryID, Action: h.Action(), Mode: config.ModeAsync, Outcome: OutcomeQueued}
-	r, err := render.Hook(h, ev, deliveryID, a.eng.renderOptions())
+// Enqueue takes d for delivery in the background (the in-process Queue).
+func (a *asyncDelivery) Enqueue(_ context.Context, d *Delivery) Result {
+	h, ev, deliveryID := d.Hook, d.Event, d.ID
+	res := Result{Record: journal.Record{
+		Time: a.eng.opts.Now().UTC(), RunID: ev.Run.ID, EventID: ev.ID, EventType: ev.Type, HookID: h.ID,
+		DeliveryID: deliveryID, Action: h.Action(), Mode: config.ModeAsync, Outcome: OutcomeQueued,
+	}}
+	r, err := render.Hook(h, ev, deliveryID, a.eng.renderOptions(h))
 	if err != nil {
 		d := deliver.Result{Outcome: deliver.Failed, Error: "render: " + err.Error()}
 		fin := a.eng.finish(h, ev, nil, deliveryID, 1, d)
@@ -69,6 +67,7 @@ func (a *asyncDelivery) enqueue(h *config.Hook, ev *Event) Result {
 		return fin
 	}
 	res.Target = r.Target()
+	res.Record.Bound()
 	a.mu.Lock()
 	if a.draining {
 		a.mu.Unlock()
@@ -81,38 +80,6 @@ func (a *asyncDelivery) enqueue(h *config.Hook, ev *Event) Result {
 	a.mu.Unlock()
 	go a.deliver(h, ev, r)
 	return res
-}
-
-// schedule returns the wait before attempt n (n >= 2) and whether there is one.
-func schedule(h *config.Hook, n int) (time.Duration, bool) {
-	max := 0
-	var sched []time.Duration
-	if h.Retry != nil {
-		max = h.Retry.MaxAttempts
-		for _, d := range h.Retry.Schedule {
-			sched = append(sched, d.D())
-		}
-	}
-	jitter := len(sched) == 0
-	if jitter {
-		sched = config.DefaultSchedule
-	}
-	if max == 0 {
-		max = len(sched) + 1
-	}
-	if n > max {
-		return 0, false
-	}
-	i := n - 2
-	if i >= len(sched) {
-		i = len(sched) - 1
-	}
-	d := sched[i]
-	if jitter {
-		// Up to 20% more, so that many failed deliveries do not retry in lockstep.
-		d += time.Duration(rand.Int64N(int64(d)/5 + 1))
-	}
-	return d, true
 }
 
 func (a *asyncDelivery) deliver(h *config.Hook, ev *Event, r *render.Rendered) {
@@ -130,7 +97,7 @@ func (a *asyncDelivery) deliver(h *config.Hook, ev *Event, r *render.Rendered) {
 			a.done(h, ev, r.DeliveryID, n, errText+" (410 Gone: not retried)", false, true)
 			return
 		}
-		wait, more := schedule(h, n+1)
+		wait, more := Schedule(h, n+1)
 		if !more {
 			a.done(h, ev, r.DeliveryID, n, errText, false, true)
 			return

@@ -199,8 +199,8 @@ func TestAsyncWithoutRetryUsesWholeDefaultSchedule(t *testing.T) {
 	eng := engine(t, fmt.Sprintf(`hooks: [{id: d, on: ["*"], mode: async, http: {url: "%s/500"}}]`, rc.URL), clock.options(nil))
 	fireOne(t, eng)
 	rep := drain(t, eng)
-	if n := len(rc.requests()); n != 10 {
-		t.Errorf("%d attempts, want 10 (the first and one per wait of the default schedule)", n)
+	if n := len(rc.requests()); n != 8 {
+		t.Errorf("%d attempts, want 8 (the first and one per wait of the default schedule)", n)
 	}
 	var total time.Duration
 	for _, d := range clock.Waits() {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hookpoint/hookpoint/internal/config"
 	"github.com/hookpoint/hookpoint/internal/deliver"
 	"github.com/hookpoint/hookpoint/internal/event"
 	"github.com/hookpoint/hookpoint/internal/journal"
+	"github.com/hookpoint/hookpoint/internal/jsonwrite"
 	"github.com/hookpoint/hookpoint/internal/match"
 	"github.com/hookpoint/hookpoint/internal/render"
 )
@@ -34,20 +36,37 @@ const (
 	OutcomeQueued = "queued"
 )
 
-// Result is what one hook did for an event.
+// Result is what one hook did for an event: the journal record of its execution (the
+// same fields, names and units), and what only the caller is shown.
 type Result struct {
-	HookID     string        `json:"hook_id"`
-	DeliveryID string        `json:"delivery_id,omitempty"`
-	Action     string        `json:"action"`
-	Mode       string        `json:"mode"`
-	Target     string        `json:"target,omitempty"`
-	Outcome    string        `json:"outcome"`
-	Status     int           `json:"status,omitempty"`
-	ExitCode   *int          `json:"exit_code,omitempty"`
-	Error      string        `json:"error,omitempty"`
-	Duration   time.Duration `json:"duration"`
+	journal.Record
+	// Duration is DurationMS as a time.Duration.
+	Duration time.Duration
+	// Stderr is the end of an exec hook's stderr (at most 10 lines and 1 KiB, secrets
+	// masked), to show beside a failure.
+	Stderr string
 	// Policy is the on_failure policy that applied when the hook failed.
-	Policy string `json:"policy,omitempty"`
+	Policy string
+	// Request is what a sync hook sent, secrets masked; kept only with
+	// Options.KeepRequests.
+	Request *Preview
+}
+
+// MarshalJSON writes the result as its journal record with policy and stderr added, so
+// that `-o json` output and journals are read the same way.
+func (r Result) MarshalJSON() ([]byte, error) {
+	b := r.Record.AppendJSON(make([]byte, 0, 512))
+	b = b[:len(b)-1] // the record's closing brace
+	for _, f := range [...][2]string{{"stderr", r.Stderr}, {"policy", r.Policy}} {
+		if f[1] == "" {
+			continue
+		}
+		b = append(b, ',', '"')
+		b = append(b, f[0]...)
+		b = append(b, '"', ':')
+		b = jsonwrite.String(b, f[1])
+	}
+	return append(b, '}'), nil
 }
 
 // Failed reports whether the hook ran and did not succeed.
@@ -85,11 +104,17 @@ func (o *Outcome) AbortedBy() *Result {
 // ErrInvalidEvent is returned by Fire for an event with a bad type or status.
 var ErrInvalidEvent = errors.New("invalid event")
 
-// Fire runs the hooks that match ev (§4 of the spec): enabled hooks whose patterns and
+// Fire runs the hooks that match ev (docs/architecture.md, "Firing one event"): enabled hooks whose patterns and
 // status filter match, by order then id; sync hooks one after another, async hooks handed
 // to background delivery. A failing hook with on_failure abort stops the remaining hooks
 // and makes the verdict Abort. Every execution is recorded.
 func (e *Engine) Fire(ctx context.Context, ev *Event) (*Outcome, error) {
+	return e.FireWith(ctx, ev, e.queue)
+}
+
+// FireWith is Fire with the async hooks handed to q instead of the engine's queue: the
+// server collects them so that they are stored in the same transaction as the event.
+func (e *Engine) FireWith(ctx context.Context, ev *Event, q Queue) (*Outcome, error) {
 	if err := ev.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidEvent, err)
 	}
@@ -104,7 +129,7 @@ func (e *Engine) Fire(ctx context.Context, ev *Event) (*Outcome, error) {
 	}
 	out := &Outcome{Event: ev, Verdict: Proceed}
 	stopped := false
-	for _, h := range match.Select(e.cfg.Hooks, ev) {
+	for _, h := range match.Select(e.Hooks(), ev) {
 		if !stopped && ctx.Err() != nil {
 			stopped, out.Cancelled = true, true
 			out.Verdict = Abort
@@ -118,7 +143,7 @@ func (e *Engine) Fire(ctx context.Context, ev *Event) (*Outcome, error) {
 			continue
 		}
 		if h.IsAsync() {
-			out.Results = append(out.Results, e.async.enqueue(h, ev))
+			out.Results = append(out.Results, q.Enqueue(ctx, newDelivery(h, ev)))
 			continue
 		}
 		res := e.runSync(ctx, h, ev)
@@ -142,11 +167,11 @@ func (e *Engine) Fire(ctx context.Context, ev *Event) (*Outcome, error) {
 }
 
 func (e *Engine) skip(h *config.Hook, ev *Event, why string) Result {
-	res := Result{HookID: h.ID, Action: h.Action(), Mode: mode(h), Outcome: OutcomeSkipped, Error: why}
-	e.record(journal.Record{
+	res := Result{Record: journal.Record{
 		Time: e.opts.Now().UTC(), RunID: ev.Run.ID, EventID: ev.ID, EventType: ev.Type, HookID: h.ID,
-		Action: res.Action, Mode: res.Mode, Outcome: OutcomeSkipped, Error: res.Error,
-	})
+		Action: h.Action(), Mode: mode(h), Outcome: OutcomeSkipped, Error: why,
+	}}
+	e.record(res.Record)
 	return res
 }
 
@@ -160,12 +185,19 @@ func mode(h *config.Hook) string {
 // runSync renders and runs one sync hook once.
 func (e *Engine) runSync(ctx context.Context, h *config.Hook, ev *Event) Result {
 	deliveryID := event.NewID("msg")
-	r, err := render.Hook(h, ev, deliveryID, e.renderOptions())
+	r, err := render.Hook(h, ev, deliveryID, e.renderOptions(h))
 	if err != nil {
 		res := deliver.Result{Outcome: deliver.Failed, Error: "render: " + err.Error()}
 		return e.finish(h, ev, nil, deliveryID, 1, res)
 	}
-	return e.finish(h, ev, r, deliveryID, 1, e.attempt(ctx, r))
+	var p *Preview
+	if e.opts.KeepRequests {
+		pv := r.Preview(e.opts.Now())
+		p = &pv
+	}
+	res := e.finish(h, ev, r, deliveryID, 1, e.attempt(ctx, r))
+	res.Request = p
+	return res
 }
 
 // attempt makes one attempt at a rendered hook.
@@ -185,15 +217,22 @@ func (e *Engine) finish(h *config.Hook, ev *Event, r *render.Rendered, deliveryI
 		target = r.Target()
 	}
 	res := Result{
-		HookID: h.ID, DeliveryID: deliveryID, Action: h.Action(), Mode: mode(h), Target: target,
-		Outcome: d.Outcome, Status: d.Status, ExitCode: d.ExitCode, Error: mask(d.Error), Duration: d.Duration,
+		Record: journal.Record{
+			Time: e.opts.Now().UTC(), RunID: ev.Run.ID, EventID: ev.ID, EventType: ev.Type, HookID: h.ID,
+			DeliveryID: deliveryID, Action: h.Action(), Mode: mode(h), Target: target, Attempt: attempt,
+			Outcome: d.Outcome, Status: d.Status, ExitCode: d.ExitCode,
+			DurationMS: float64(d.Duration.Microseconds()) / 1000, Error: mask(d.Error), Response: mask(d.Excerpt),
+		},
+		Duration: d.Duration,
+		Stderr:   mask(d.Stderr),
 	}
-	e.record(journal.Record{
-		Time: e.opts.Now().UTC(), RunID: ev.Run.ID, EventID: ev.ID, EventType: ev.Type, HookID: h.ID,
-		DeliveryID: deliveryID, Action: res.Action, Mode: res.Mode, Target: target, Attempt: attempt,
-		Outcome: d.Outcome, Status: d.Status, ExitCode: d.ExitCode,
-		DurationMS: float64(d.Duration.Microseconds()) / 1000, Error: res.Error, Response: mask(d.Excerpt),
-	})
+	// Cut to the journal's bounds after masking (no part of a secret is left to cut);
+	// the caller sees the same values as the journal.
+	res.Record.Bound()
+	if d.ExcerptCut && !slices.Contains(res.Truncated, "response") {
+		res.Truncated = append(res.Truncated, "response")
+	}
+	e.record(res.Record)
 	return res
 }
 
@@ -204,11 +243,11 @@ type Preview = render.Preview
 // previews and errors are in hook order; a hook that cannot be rendered has its error
 // (secrets masked) and an empty preview with only the hook id.
 func (e *Engine) Render(ev *Event) ([]Preview, []error) {
-	hooks := match.Select(e.cfg.Hooks, ev)
+	hooks := match.Select(e.Hooks(), ev)
 	previews := make([]Preview, len(hooks))
 	errs := make([]error, len(hooks))
 	for i, h := range hooks {
-		r, err := render.Hook(h, ev, event.NewID("msg"), e.renderOptions())
+		r, err := render.Hook(h, ev, event.NewID("msg"), e.renderOptions(h))
 		if err != nil {
 			previews[i], errs[i] = Preview{Hook: h.ID, Action: h.Action(), Mode: mode(h)}, err
 			continue

@@ -15,6 +15,9 @@ package hookpoint
 
 import (
 	"context"
+	"net"
+	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookpoint/hookpoint/internal/config"
@@ -65,6 +68,22 @@ type Options struct {
 	Now func() time.Time
 	// Sleep waits between async attempts; a timer when nil. Tests replace it.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Queue takes the deliveries of async hooks; the in-process retrier (which Drain
+	// waits for) when nil.
+	Queue Queue
+	// StoredSecrets reads the secrets stored for a hook managed through the server's
+	// API (the template function secret); nil outside the server.
+	StoredSecrets func(hookID, name string) (string, bool)
+	// DialContext dials the connections of HTTP hooks (the server checks destinations
+	// there); a plain dialer when nil. When set, proxies from the environment are not
+	// used, so that the dialer sees every destination.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// KeepRequests keeps the masked view of what each sync hook sent in its Result
+	// (Result.Request), for the server's delivery log.
+	KeepRequests bool
+	// WrapTransport wraps the transport of HTTP hooks (the server's destination guard
+	// reads each request's origin there); nothing when nil.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // Engine fires the hooks of a config for events. It is safe for concurrent use.
@@ -73,6 +92,8 @@ type Engine struct {
 	opts  Options
 	http  *deliver.HTTP
 	async *asyncDelivery
+	queue Queue
+	hooks atomic.Pointer[[]*Hook]
 }
 
 // New returns an engine for cfg, which must have been validated (LoadConfig,
@@ -86,10 +107,24 @@ func New(cfg *Config, opts Options) *Engine {
 	}
 	h := deliver.NewHTTP()
 	h.Now = opts.Now
+	h.DialContext, h.WrapTransport = opts.DialContext, opts.WrapTransport
 	e := &Engine{cfg: cfg, opts: opts, http: h}
 	e.async = newAsyncDelivery(e)
+	e.queue = opts.Queue
+	if e.queue == nil {
+		e.queue = e.async
+	}
+	hooks := cfg.Hooks
+	e.hooks.Store(&hooks)
 	return e
 }
+
+// Hooks returns the hooks the engine fires: the config's, unless SetHooks replaced them.
+func (e *Engine) Hooks() []*Hook { return *e.hooks.Load() }
+
+// SetHooks replaces the hooks the engine fires, atomically: events fired before see the
+// old set, events fired after the new one. The hooks must have been validated.
+func (e *Engine) SetHooks(hooks []*Hook) { e.hooks.Store(&hooks) }
 
 // Config returns the engine's config.
 func (e *Engine) Config() *Config { return e.cfg }
@@ -102,12 +137,19 @@ func (e *Engine) Close() {
 	e.http.Close()
 }
 
-func (e *Engine) renderOptions() render.Options {
-	return render.Options{LookupEnv: e.opts.LookupEnv, ReadFile: e.opts.ReadFile, Environ: e.opts.Environ}
+func (e *Engine) renderOptions(h *Hook) render.Options {
+	o := render.Options{LookupEnv: e.opts.LookupEnv, ReadFile: e.opts.ReadFile, Environ: e.opts.Environ}
+	if e.opts.StoredSecrets != nil {
+		id := h.ID
+		o.LookupSecret = func(name string) (string, bool) { return e.opts.StoredSecrets(id, name) }
+	}
+	return o
 }
 
+// record hands r, bounded, to the recorder.
 func (e *Engine) record(r Record) {
 	if e.opts.Recorder != nil {
+		r.Bound()
 		e.opts.Recorder.Record(r)
 	}
 }

@@ -11,6 +11,9 @@ bin/receiver -addr 127.0.0.1:9876 -secret "$DEMO_WHSEC" &
 rpid=$!
 trap 'kill $rpid 2>/dev/null' EXIT
 sleep 0.5
+# Under set -e a failing run would end the script here: keep its exit status instead.
+status=0
 bin/hookpoint run -v --config examples/hookpoint.yaml --journal bin/journal.jsonl \
-  --kind backup --job nightly --var host="$(hostname)" -- sh -c 'echo "backing up..."; sleep 1; echo done'
-echo "exit status: $?; journal: bin/journal.jsonl"
+  --kind backup --job nightly --var host="$(hostname)" -- sh -c 'echo "backing up..."; sleep 1; echo done' || status=$?
+echo "exit status: $status; journal: bin/journal.jsonl (read it with: bin/hookpoint journal bin/journal.jsonl)"
+exit "$status"

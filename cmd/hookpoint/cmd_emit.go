@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -22,6 +23,11 @@ func newEmitCommand(g *globalOptions) *cobra.Command {
 		Short: "Fire the hooks for one event; exit 1 when a hook aborts it",
 		Long: `Fire the hooks for one event.
 
+An event whose TYPE ends in .pre (backup.pre, job.pre) is a gate unless --gate=false is
+given; any other event is a notification unless --gate is given. On a gate, a failing hook
+aborts the event (its on_failure defaults to abort) and the exit status is 1; on a
+notification a failing hook warns (on_failure defaults to warn).
+
 The outcome is printed as soon as the sync hooks are done; async hooks are then given
 up to --async-deadline, and any left undelivered are reported on stderr.
 
@@ -32,7 +38,10 @@ async hooks could not be delivered before --async-deadline.`,
 			return runEmit(cmd.Context(), g, o, args, cmd.OutOrStdout())
 		},
 	}
+	g.AddConfigFlags(c.Flags())
+	g.AddFireFlags(c.Flags())
 	o.AddFlags(c.Flags())
+	c.ValidArgsFunction = completeEventType(g)
 	c.Flags().BoolVar(&o.StrictAsync, "strict-async", false, "exit 3 when async hooks could not be delivered before --async-deadline")
 	return c
 }
@@ -45,11 +54,18 @@ func runEmit(ctx context.Context, g *globalOptions, o *emitOptions, args []strin
 	if err != nil {
 		return err
 	}
-	ev, err := o.Event.build(typ)
+	// Signals are caught from here on, so that every wait (stdin, hooks, async
+	// deliveries) ends with them and the exit status says which signal it was.
+	ctx, stop, caught := signalContext(ctx)
+	defer stop()
+	ev, err := o.Event.build(ctx, typ)
 	if err != nil {
+		if s := caught(); s != nil {
+			return cancelled(s, err)
+		}
 		return err
 	}
-	return fireOne(ctx, g, ev, out, fireOptions{output: o.Output, strictAsync: o.StrictAsync})
+	return fireOne(ctx, caught, g, ev, out, fireOptions{output: o.Output, strictAsync: o.StrictAsync})
 }
 
 type fireOptions struct {
@@ -61,13 +77,12 @@ type fireOptions struct {
 // --async-deadline) for async deliveries, which are reported on stderr. Exit status: 0
 // proceed, 1 abort, 128+N when signal N cancelled it, 3 for undelivered async hooks
 // with strictAsync.
-func fireOne(ctx context.Context, g *globalOptions, ev *hookpoint.Event, out io.Writer, o fireOptions) error {
+// ctx is cancelled by a signal, which caught tells.
+func fireOne(ctx context.Context, caught func() os.Signal, g *globalOptions, ev *hookpoint.Event, out io.Writer, o fireOptions) error {
 	e, err := g.open()
 	if err != nil {
 		return err
 	}
-	ctx, stop, caught := signalContext(ctx)
-	defer stop()
 	res, err := e.engine.Fire(ctx, ev)
 	if err != nil {
 		e.close(ctx, g.AsyncDeadline)
@@ -90,25 +105,4 @@ func fireOne(ctx context.Context, g *globalOptions, ev *hookpoint.Event, out io.
 		return &exitError{code: exitUndeliver, err: fmt.Errorf("async hooks were not delivered (see above)")}
 	}
 	return nil
-}
-
-// printOutcome writes one line per hook and the verdict.
-func printOutcome(w io.Writer, o *hookpoint.Outcome) {
-	for _, r := range o.Results {
-		line := fmt.Sprintf("%s %s: %s", o.Event.Type, r.HookID, r.Outcome)
-		switch {
-		case r.Status != 0:
-			line += fmt.Sprintf(" (%d)", r.Status)
-		case r.ExitCode != nil:
-			line += fmt.Sprintf(" (exit %d)", *r.ExitCode)
-		}
-		if r.Error != "" {
-			line += ": " + r.Error
-		}
-		if r.Policy != "" {
-			line += " [" + r.Policy + "]"
-		}
-		fmt.Fprintln(w, line)
-	}
-	fmt.Fprintf(w, "%s: %s\n", o.Event.Type, o.Verdict)
 }

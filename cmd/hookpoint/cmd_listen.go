@@ -12,14 +12,17 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	listener "github.com/hookpoint/hookpoint/internal/receiver"
+	"github.com/hookpoint/hookpoint/internal/safefile"
 	"github.com/hookpoint/hookpoint/internal/version"
 )
 
@@ -67,12 +70,13 @@ func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 func (o *listenOptions) AddFlags(fs *flag.FlagSet) {
-	fs.Var(&o.Hooks, "hooks", "path to a hooks file, JSON or YAML (repeatable)")
-	fs.Var(&o.Headers, "header", "response header name=value for every response (repeatable)")
+	fs.Var(&o.Hooks, "hooks", "hooks `FILE`, JSON or YAML (repeatable; default: hooks.json in the working directory)")
+	fs.Var(&o.Headers, "header", "response header `name=value` for every response (repeatable)")
 	fs.StringVar(&o.IP, "ip", "0.0.0.0", "address to listen on")
 	fs.IntVar(&o.Port, "port", 9000, "port to listen on")
 	fs.StringVar(&o.URLPrefix, "urlprefix", "hooks", "URL prefix: hooks are served at /PREFIX/{id}")
 	fs.BoolVar(&o.Verbose, "verbose", false, "log every request")
+	fs.BoolVar(&o.Verbose, "v", false, "the same as -verbose")
 	fs.BoolVar(&o.Debug, "debug", false, "log at debug level")
 	fs.BoolVar(&o.HotReload, "hotreload", false, "reload the hooks files when they change (SIGHUP and SIGUSR1 always reload)")
 	fs.BoolVar(&o.Template, "template", false, "parse the hooks files as Go templates first, with getenv")
@@ -106,9 +110,12 @@ func (o *listenOptions) AddFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.SetGID, "setgid", 0, "not supported: run hookpoint listen as the group it should run as")
 }
 
+// listenFileFlags are the flags whose value is a file name, for completion.
+var listenFileFlags = []string{"hooks", "cert", "key", "logfile", "pidfile"}
+
 func newListenCommand(_ *globalOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:   "listen -hooks FILE [flags]",
+	c := &cobra.Command{
+		Use:   "listen [-hooks FILE]... [flags]",
 		Short: "Serve hooks files in adnanh/webhook's format, with timeouts and limits",
 		Long: `A drop-in replacement for adnanh/webhook: the same hooks files (JSON or YAML), flags and
 responses, at /hooks/{id}; plus a command timeout that kills the process group, a
@@ -116,24 +123,59 @@ concurrency limit and bounded queue per hook (503 when full), body limits (per r
 and for all bodies in flight), a standard-webhooks rule type that refuses replays,
 warnings for hooks file keys it does not understand, atomic hot reload and graceful
 shutdown. -validate (or --check) loads the hooks files, prints what it found and exits.
-Flags take one dash or two.`,
+
+Flags take one dash or two, as webhook's do. Without -hooks, hooks.json in the working
+directory is served. With no hook loaded, listen does not start unless -verbose or
+-nopanic is given. The number of hooks loaded, the files and the address are always
+logged at start. SIGHUP and SIGUSR1 reload the hooks files; SIGTERM and SIGINT shut
+down gracefully.`,
+		// webhook's flags take one dash: the command parses them itself, with Go's flag
+		// package. They are also given to cobra, for help and completion.
 		DisableFlagParsing: true,
+		ValidArgsFunction: func(_ *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if len(args) > 0 && !strings.HasPrefix(toComplete, "-") {
+				prev := strings.TrimLeft(args[len(args)-1], "-")
+				if slices.Contains(listenFileFlags, prev) {
+					return nil, cobra.ShellCompDirectiveDefault
+				}
+			}
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runListen(cmd.Context(), args, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runListen(cmd.Context(), args, cmd.OutOrStdout(), cmd.ErrOrStderr(), cmd.Help)
 		},
 	}
+	fs := flag.NewFlagSet("listen", flag.ContinueOnError)
+	(&listenOptions{}).AddFlags(fs)
+	fs.VisitAll(func(f *flag.Flag) {
+		if f.Name == "v" {
+			return // shown as the shorthand of --verbose
+		}
+		pf := pflag.PFlagFromGoFlag(f)
+		if f.Name == "verbose" {
+			pf.Shorthand = "v"
+		}
+		c.Flags().AddFlag(pf)
+	})
+	for _, name := range listenFileFlags {
+		_ = c.RegisterFlagCompletionFunc(name, func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			return nil, cobra.ShellCompDirectiveDefault
+		})
+	}
+	return c
 }
 
-func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runListen(ctx context.Context, args []string, stdout, stderr io.Writer, help func() error) error {
 	o := &listenOptions{}
 	fs := flag.NewFlagSet("hookpoint listen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	o.AddFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil
+			return help()
 		}
-		return &exitError{code: exitUsage}
+		return usageErr("listen: %v (see hookpoint listen --help)", err)
 	}
 	if fs.NArg() > 0 {
 		return usageErr("listen: unexpected argument %q", fs.Arg(0))
@@ -166,11 +208,19 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if maxQueue == 0 {
 		maxQueue = -1 // -max-queue 0: no queue
 	}
-	log, closeLog, err := o.logger(stderr)
+	log, startLog, closeLog, err := o.logger(stderr)
 	if err != nil {
 		return err
 	}
 	defer closeLog()
+	if len(o.Hooks) == 0 {
+		// As webhook: hooks.json in the working directory.
+		o.Hooks = multiFlag{defaultHooksFile}
+		if _, err := os.Stat(defaultHooksFile); errors.Is(err, os.ErrNotExist) && !o.NoPanic {
+			wd, _ := os.Getwd()
+			return usageErr("listen: no -hooks FILE given and no %s in the working directory (%s)", defaultHooksFile, wd)
+		}
+	}
 	headers, err := parseHeaderFlags(o.Headers)
 	if err != nil {
 		return err
@@ -191,6 +241,9 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return &exitError{code: exitUsage, err: fmt.Errorf("listen: %w", err)}
 		}
 		log.Error("hooks not loaded; serving none until a reload succeeds", "error", err)
+	} else if len(hooks) == 0 && !o.Verbose && !o.NoPanic {
+		// As webhook, which starts without hooks only when asked to.
+		return usageErr("listen: no hooks loaded from %s; not starting without hooks (-nopanic or -verbose start anyway)", strings.Join(o.Hooks, ", "))
 	}
 	var methods []string
 	for _, m := range strings.Split(o.HTTPMethods, ",") {
@@ -208,12 +261,20 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		log.Warn("-cipher-suites is ignored: Go's default cipher suites are used")
 	}
 	if o.PIDFile != "" {
-		if err := os.WriteFile(o.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		if err := safefile.WriteFile(o.PIDFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 			return usageErr("listen: -pidfile: %v", err)
 		}
 		defer os.Remove(o.PIDFile)
 	}
 
+	tlsConfig := &tls.Config{MinVersion: tlsMin}
+	if o.Secure {
+		cert, err := loadKeyPair(o.Cert, o.Key)
+		if err != nil {
+			return &exitError{code: 1, err: fmt.Errorf("listen: %w", err)}
+		}
+		tlsConfig.Certificates = []tls.Certificate{cert}
+	}
 	addr := net.JoinHostPort(o.IP, strconv.Itoa(o.Port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -226,9 +287,19 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		TLSConfig:         &tls.Config{MinVersion: tlsMin},
+		TLSConfig:         tlsConfig,
 	}
-	log.Info("serving hooks", "addr", ln.Addr().String(), "prefix", o.URLPrefix, "hooks", srv.Hooks(), "version", version.Version)
+	// Signals are caught from here on: the start line below tells whoever waits for it
+	// that SIGTERM now shuts down gracefully.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1)
+	defer signal.Stop(sigs)
+	// Always said, whatever the log level: where the hooks came from and where they are.
+	startLog.Info("serving hooks", "addr", ln.Addr().String(), "prefix", o.URLPrefix, "hooks", srv.Hooks(),
+		"from", strings.Join(o.Hooks, ","), "version", version.Version)
+	if srv.Hooks() == 0 {
+		log.Warn("serving no hooks: every request gets 404 until a reload loads some")
+	}
 
 	reload := func(why string) {
 		hooks, err := load()
@@ -239,13 +310,10 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		srv.Swap(hooks)
 		log.Info("hooks reloaded", "reason", why, "hooks", len(hooks))
 	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1)
-	defer signal.Stop(sigs)
 	serveErr := make(chan error, 1)
 	go func() {
 		if o.Secure {
-			serveErr <- hs.ServeTLS(ln, o.Cert, o.Key)
+			serveErr <- hs.ServeTLS(ln, "", "") // the certificate is in TLSConfig
 		} else {
 			serveErr <- hs.Serve(ln)
 		}
@@ -301,6 +369,27 @@ func validateHooks(o *listenOptions, stdout io.Writer) error {
 	return nil
 }
 
+// maxPEMFile bounds each of -cert and -key.
+const maxPEMFile = 1 << 20
+
+// loadKeyPair reads -cert and -key: regular files (a FIFO is not waited on) of at most
+// maxPEMFile bytes each.
+func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	certPEM, err := safefile.ReadFile(certFile, maxPEMFile)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("-cert: %w", err)
+	}
+	keyPEM, err := safefile.ReadFile(keyFile, maxPEMFile)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("-key: %w", err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("-cert %s and -key %s: %w", certFile, keyFile, err)
+	}
+	return cert, nil
+}
+
 // modTimes is a fingerprint of the hooks files' modification times and sizes.
 func modTimes(paths []string) string {
 	var b strings.Builder
@@ -324,12 +413,14 @@ func parseHeaderFlags(flags []string) ([]listener.Header, error) {
 	return out, nil
 }
 
-func (o *listenOptions) logger(stderr io.Writer) (*slog.Logger, func(), error) {
+// logger returns the log at the level the flags ask for, and one at Info level on the same
+// output for what is always said at start.
+func (o *listenOptions) logger(stderr io.Writer) (log, start *slog.Logger, closeFn func(), err error) {
 	w, closeFn := stderr, func() {}
 	if o.LogFile != "" {
-		f, err := os.OpenFile(o.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+		f, err := safefile.OpenAppend(o.LogFile, 0o640)
 		if err != nil {
-			return nil, nil, usageErr("listen: -logfile: %v", err)
+			return nil, nil, nil, usageErr("listen: -logfile: %v", err)
 		}
 		w, closeFn = f, func() { f.Close() }
 	}
@@ -340,13 +431,19 @@ func (o *listenOptions) logger(stderr io.Writer) (*slog.Logger, func(), error) {
 	case o.Verbose:
 		level = slog.LevelInfo
 	}
-	ho := &slog.HandlerOptions{Level: level}
+	var handler func(slog.Level) slog.Handler
 	switch o.LogFormat {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, ho)), closeFn, nil
+		handler = func(l slog.Level) slog.Handler { return slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}) }
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, ho)), closeFn, nil
+		handler = func(l slog.Level) slog.Handler { return slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}) }
+	default:
+		closeFn()
+		return nil, nil, nil, usageErr("listen: -log-format %q: use text or json", o.LogFormat)
 	}
-	closeFn()
-	return nil, nil, usageErr("listen: -log-format %q: use text or json", o.LogFormat)
+	// Every value cut to its bound, as in the other commands' logs.
+	return boundedLogger(handler(level)), boundedLogger(handler(min(level, slog.LevelInfo))), closeFn, nil
 }
+
+// defaultHooksFile is read when no -hooks is given, as webhook does.
+const defaultHooksFile = "hooks.json"

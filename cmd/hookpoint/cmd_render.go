@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -18,14 +19,16 @@ func newRenderCommand(g *globalOptions) *cobra.Command {
 		Use:   "render [flags] TYPE",
 		Short: "Print what each matching hook would send or run, secrets masked; sends nothing",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runRender(g, o, args, cmd.OutOrStdout())
+			return runRender(cmd.Context(), g, o, args, cmd.OutOrStdout())
 		},
 	}
+	g.AddConfigFlags(c.Flags())
 	o.AddFlags(c.Flags())
+	c.ValidArgsFunction = completeEventType(g)
 	return c
 }
 
-func runRender(g *globalOptions, o *renderOptions, args []string, out io.Writer) error {
+func runRender(ctx context.Context, g *globalOptions, o *renderOptions, args []string, out io.Writer) error {
 	if err := checkOutput(o.Output); err != nil {
 		return err
 	}
@@ -33,10 +36,16 @@ func runRender(g *globalOptions, o *renderOptions, args []string, out io.Writer)
 	if err != nil {
 		return err
 	}
-	ev, err := o.Event.build(typ)
+	ctx, stop, caught := signalContext(ctx)
+	defer stop()
+	ev, err := o.Event.build(ctx, typ)
 	if err != nil {
+		if s := caught(); s != nil {
+			return cancelled(s, err)
+		}
 		return err
 	}
+	stop() // nothing below waits: a signal may end the process at once
 	cfg, err := g.loadConfig()
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -57,6 +58,8 @@ The exit status is the command's own, unless a pre hook aborted it (75).`,
 		},
 	}
 	c.Flags().SetInterspersed(false)
+	g.AddConfigFlags(c.Flags())
+	g.AddFireFlags(c.Flags())
 	o.AddFlags(c.Flags())
 	return c
 }
@@ -120,6 +123,22 @@ func signalExit(sig os.Signal) int {
 	return 130
 }
 
+// signalName names a signal as people know it: SIGTERM, SIGINT.
+func signalName(sig os.Signal) string {
+	switch sig {
+	case os.Interrupt:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return sig.String()
+}
+
+// cancelled is the error of a command that signal sig ended before it fired any hook.
+func cancelled(sig os.Signal, err error) error {
+	return &exitError{code: signalExit(sig), err: fmt.Errorf("cancelled by %s before any hook ran (%v)", signalName(sig), err)}
+}
+
 // lifecycle fires the events of one wrapped run.
 type lifecycle struct {
 	eng   *hookpoint.Engine
@@ -156,24 +175,12 @@ func runRun(ctx context.Context, g *globalOptions, o *runOptions, args []string,
 	if o.Event.Kind == "" {
 		return usageErr("--kind cannot be empty")
 	}
-	if o.Event.Status != "" {
-		return usageErr("--status is set by run itself")
-	}
 	if o.Event.Subject == "" {
 		o.Event.Subject = o.Event.Job
 	}
-	base, err := o.Event.build(o.Event.Kind + ".pre")
-	if err != nil {
-		return err
-	}
-	e, err := g.open()
-	if err != nil {
-		return err
-	}
-	l := &lifecycle{eng: e.engine, base: base, start: time.Now(), log: stderr}
-
-	// Signals: until the command starts they cancel the pre hooks; while it runs they are
-	// forwarded to it; afterwards the end hooks still run (each has its own timeout).
+	// Signals: until the command starts they cancel what is under way (reading --data
+	// from stdin, the pre hooks); while it runs they are forwarded to it; afterwards the
+	// end hooks still run (each has its own timeout).
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -189,10 +196,27 @@ func runRun(ctx context.Context, g *globalOptions, o *runOptions, args []string,
 		case <-preDone:
 		}
 	}()
+	endPre := func() {
+		close(preDone)
+		<-preExited
+		cancelPre()
+	}
+	base, err := o.Event.build(preCtx, o.Event.Kind+".pre")
+	if err != nil {
+		endPre()
+		if preSignal != nil {
+			return cancelled(preSignal, err)
+		}
+		return err
+	}
+	e, err := g.open()
+	if err != nil {
+		endPre()
+		return err
+	}
+	l := &lifecycle{eng: e.engine, base: base, start: time.Now(), log: stderr}
 	pre := l.fire(preCtx, "pre", "", true, nil)
-	close(preDone)
-	<-preExited
-	cancelPre()
+	endPre()
 
 	// The hooks after the command (or after a pre abort) are not cancelled by the signal
 	// that ended it, but a further signal cancels them and the async wait.
@@ -210,11 +234,17 @@ func runRun(ctx context.Context, g *globalOptions, o *runOptions, args []string,
 		afterCtx, stopAfter = afterPhase(ctx, sigs)
 		defer stopAfter()
 		status, code, why := event.StatusFail, exitGateAbort, "a pre hook aborted the job"
+		shown := why // on stderr: with the end of the hook's stderr or its response
 		if r := pre.AbortedBy(); r != nil {
 			why = fmt.Sprintf("pre hook %s failed: %s", r.HookID, r.Error)
+			var b strings.Builder
+			fmt.Fprintf(&b, "pre hook %s %s\n", r.HookID, describe(r))
+			writeDetail(&b, "  ", r)
+			shown = strings.TrimSuffix(b.String(), "\n")
 		}
 		if preSignal != nil || pre.Cancelled {
 			status, why = event.StatusCancelled, "cancelled by a signal before the command started"
+			shown = why
 			if s, ok := preSignal.(syscall.Signal); ok {
 				code = 128 + int(s)
 			}
@@ -222,7 +252,7 @@ func runRun(ctx context.Context, g *globalOptions, o *runOptions, args []string,
 		l.fire(afterCtx, "abort", status, false, map[string]any{"exit_code": code, "error": why})
 		finish(status, code, why)
 		e.close(afterCtx, g.AsyncDeadline)
-		return &exitError{code: code, err: errors.New(why)}
+		return &exitError{code: code, err: errors.New(shown)}
 	}
 	// A signal that raced with the end of the pre hooks still counts.
 	if preSignal == nil {

@@ -156,7 +156,7 @@ func TestCheckInvalid(t *testing.T) {
     on: ["x.y"]
     exec: {command: /bin/true}
 `,
-			line: 3, want: `hooks[0].order: cannot unmarshal`,
+			line: 3, want: `hooks[0].order: expected a whole number, got "high"`,
 		},
 		{
 			name: "unknown field in JSON",
@@ -243,9 +243,9 @@ func TestCheckInvalid(t *testing.T) {
 		p := runHP(t, childEnv(t), "check", "--config", path)
 		wantExit(t, p, 2)
 		want := []string{
-			path + `:7: hooks[0].exec.env.LATER: hook "a": secret env "HP_E2E_UNSET_2" is not set`,
-			path + `:12: hooks[1].http.headers.X-Key: hook "b": secret env "HP_E2E_UNSET_3" is not set`,
-			path + `:13: hooks[1].http.body.deep[0]: hook "b": secret env "HP_E2E_UNSET_4" is not set`,
+			path + `:7:9: hooks[0].exec.env.LATER: hook "a": secret env "HP_E2E_UNSET_2" is not set`,
+			path + `:12:17: hooks[1].http.headers.X-Key: hook "b": secret env "HP_E2E_UNSET_3" is not set`,
+			path + `:13:21: hooks[1].http.body.deep[0]: hook "b": secret env "HP_E2E_UNSET_4" is not set`,
 		}
 		if got := strings.Split(strings.TrimSpace(p.stderr), "\n"); len(got) != 4 || strings.Join(got[:3], "\n") != strings.Join(want, "\n") {
 			t.Errorf("stderr:\n%s\nwant:\n%s\nand a summary line", p.stderr, strings.Join(want, "\n"))

@@ -7,10 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
+
+	"github.com/hookpoint/hookpoint/internal/clip"
 )
 
 func main() {
-	err := newRootCommand().ExecuteContext(context.Background())
+	root := newRootCommand()
+	root.SetArgs(hoistSharedFlags(os.Args[1:]))
+	err := root.ExecuteContext(context.Background())
 	os.Exit(exitCode(err))
 }
 
@@ -51,10 +56,20 @@ func exitCode(err error) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(os.Stderr, "hookpoint:", ee.err)
+			fmt.Fprintln(os.Stderr, "hookpoint:", boundLines(ee.err.Error()))
 		}
 		return ee.code
 	}
-	fmt.Fprintln(os.Stderr, "hookpoint:", err)
+	fmt.Fprintln(os.Stderr, "hookpoint:", boundLines(err.Error()))
 	return 1
+}
+
+// boundLines cuts each line of a message to maxLogValue bytes: an error may quote a
+// value (an event type, a hook's error) of any size.
+func boundLines(msg string) string {
+	lines := strings.Split(msg, "\n")
+	for i, l := range lines {
+		lines[i], _ = clip.String(l, maxLogValue)
+	}
+	return strings.Join(lines, "\n")
 }

@@ -22,6 +22,36 @@ func Usagef(format string, args ...any) error {
 	return &UsageError{Msg: fmt.Sprintf(format, args...)}
 }
 
+// Unknown comes back together with an event made from an invocation the adapter does not
+// know: a phase or hook type that a newer release of the tool added. The event carries
+// what could be read and is fired as a notification; Msg says what was not understood.
+// A tool would fail its job on a hook script's usage error, so an unknown phase must not
+// be one.
+type Unknown struct {
+	Msg string
+}
+
+func (e *Unknown) Error() string { return e.Msg }
+
+// maxToken bounds a phase or type taken into an event type.
+const maxToken = 64
+
+// Token checks that a phase or type the adapter does not know can be part of an event
+// type: letters, digits, '-' and '_', starting with a letter or digit. Anything else
+// (spaces, slashes, dots) is a usage error: nothing fires.
+func Token(what, v string) error {
+	ok := v != "" && len(v) <= maxToken
+	for i := 0; ok && i < len(v); i++ {
+		c := v[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		ok = alnum || i > 0 && (c == '-' || c == '_')
+	}
+	if !ok {
+		return Usagef("%s %q: must be letters, digits, '-' and '_' (at most %d), starting with a letter or digit", what, v, maxToken)
+	}
+	return nil
+}
+
 // Env reads one variable; adapters take a func so tests need not touch the process
 // environment.
 type Env func(string) string
@@ -71,4 +101,22 @@ func Uint(name, v string) (int64, error) {
 		return 0, Usagef("%s must be a non-negative whole number, got %q", name, v)
 	}
 	return n, nil
+}
+
+// EventSpec describes one event type an adapter makes and every status such an event can
+// carry (event.StatusNone among them when it may carry none), so that a config can be
+// checked against what the adapters really send.
+type EventSpec struct {
+	Type     string
+	Statuses []string
+}
+
+// AddStatus appends s to the statuses the event may carry unless it is there already.
+func (e *EventSpec) AddStatus(s string) {
+	for _, have := range e.Statuses {
+		if have == s {
+			return
+		}
+	}
+	e.Statuses = append(e.Statuses, s)
 }

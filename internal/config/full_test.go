@@ -123,9 +123,31 @@ func checkFullConfig(t *testing.T, cfg *config.Config) {
 		t.Errorf("thaw exec: %+v %+v", thaw, thaw.Compiled)
 	}
 
-	want := config.Server{Listen: "127.0.0.1:8080", DB: "sqlite://hookpoint.db", AllowedOrigins: []string{"http://host.docker.internal:9000", "10.0.0.0/8"}, TokenFile: "/etc/hookpoint/token"}
-	if cfg.Server == nil || !reflect.DeepEqual(*cfg.Server, want) {
-		t.Errorf("server %+v", cfg.Server)
+	srv := cfg.Server
+	if srv == nil || srv.Compiled == nil || len(srv.Compiled.Ingest) != 3 {
+		t.Fatalf("server %+v", srv)
+	}
+	for _, src := range []string{"xo", "virtfusion", "zerobyte"} {
+		if srv.Compiled.Ingest[src] == nil || len(srv.Compiled.Ingest[src].Refs()) != 1 {
+			t.Errorf("ingest %s not compiled: %+v", src, srv.Compiled.Ingest[src])
+		}
+	}
+	got := *srv
+	got.Compiled = nil
+	want := config.Server{Listen: "127.0.0.1:8080", DB: "sqlite://hookpoint.db", AllowedOrigins: []string{"http://host.docker.internal:9000", "10.0.0.0/8"}, TokenFile: "/etc/hookpoint/token",
+		SecretKeyFile: "/var/lib/hookpoint/secret.key", Retention: config.Duration(720 * time.Hour), AutoDisableAfter: config.Duration(120 * time.Hour), LogFormat: "json",
+		Ingest: &config.Ingest{
+			XO:         &config.IngestXO{Secret: `{{ env "XO_INGEST_SECRET" }}`},
+			VirtFusion: &config.IngestVirtFusion{Token: `{{ env "VIRTFUSION_TOKEN" }}`},
+			Zerobyte:   &config.IngestZerobyte{Header: "X-Zerobyte-Hook-Secret", Secret: `{{ file "/etc/hookpoint/zerobyte" }}`},
+		}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("server %+v", got)
+	}
+	for _, h := range cfg.Hooks {
+		if h.ID == "notify-monitoring" && (h.MaxInFlight != 4 || h.Rate == nil || h.Rate.String() != "50/s" || h.Rate.PerSecond() != 50) {
+			t.Errorf("notify-monitoring limits: %d %+v", h.MaxInFlight, h.Rate)
+		}
 	}
 }
 
@@ -170,7 +192,8 @@ func checkCompiled(t *testing.T, h *config.Hook) {
 	}
 }
 
-// TestSpecExample: the config of SPEC §2 loads as it is written there.
+// TestSpecExample: the example config (testdata/spec.yaml, the one at the top of
+// docs/configuration.md with every field it shows) loads as it is written.
 func TestSpecExample(t *testing.T) {
 	t.Parallel()
 	cfg, err := config.Load(filepath.Join("testdata", "spec.yaml"))

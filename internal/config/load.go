@@ -6,15 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/hookpoint/hookpoint/internal/safefile"
 )
 
 // MaxFileSize bounds a config file.
@@ -27,6 +30,9 @@ type Issue struct {
 	Column  int
 	Field   string // path such as hooks[0].http.method
 	Message string
+	// Warning marks what does not stop the config from loading but is probably not
+	// what was meant, such as a hook that can never run.
+	Warning bool
 }
 
 func (i Issue) String() string {
@@ -42,11 +48,15 @@ func (i Issue) String() string {
 	if i.Field != "" {
 		b.WriteString(i.Field + ": ")
 	}
+	if i.Warning {
+		b.WriteString("warning: ")
+	}
 	b.WriteString(i.Message)
 	return b.String()
 }
 
-// Error is every problem found in a config.
+// Error is every problem found in a config that stops it from loading (warnings are in
+// Config.Warnings, or from Inspect).
 type Error struct {
 	Issues []Issue
 }
@@ -67,309 +77,116 @@ type posIndex map[string]Position
 
 // Load reads and validates the config file at path.
 func Load(path string) (*Config, error) {
-	f, err := os.Open(path)
+	data, err := readFile(path)
 	if err != nil {
-		return nil, &Error{Issues: []Issue{{File: path, Message: "cannot read the config file: " + unwrapPathErr(err).Error()}}}
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, &Error{Issues: []Issue{{File: path, Message: "cannot read the config file: " + err.Error()}}}
-	}
-	if len(data) > MaxFileSize {
-		return nil, &Error{Issues: []Issue{{File: path, Message: fmt.Sprintf("the config file is larger than %d bytes", MaxFileSize)}}}
+		return nil, err
 	}
 	return Parse(path, data)
 }
 
-func unwrapPathErr(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
+// readFile reads the config file at path, a regular file of at most MaxFileSize bytes.
+func readFile(path string) ([]byte, error) {
+	data, err := safefile.ReadFile(path, MaxFileSize)
+	if err != nil {
+		return nil, &Error{Issues: []Issue{{File: path, Message: "cannot read the config file: " + safefile.Reason(err).Error()}}}
 	}
-	return err
+	return data, nil
 }
 
 var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
-// Parse reads and validates a config from data; name is used in messages. YAML and JSON
-// are both accepted (JSON is read as YAML 1.2 flow style).
+// Parse reads and validates a config from data; name is used in messages. A name ending
+// in .json is read as strict JSON; anything else as YAML, which JSON is a part of. On
+// success the config's Warnings hold what is probably not meant.
 func Parse(name string, data []byte) (*Config, error) {
+	cfg, issues := InspectData(name, data)
+	var errs, warnings []Issue
+	for _, is := range issues {
+		if is.Warning {
+			warnings = append(warnings, is)
+		} else {
+			errs = append(errs, is)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, &Error{Issues: errs}
+	}
+	cfg.Warnings = warnings
+	return cfg, nil
+}
+
+// Inspect reads the config file at path as Load does and returns every issue, errors and
+// warnings, in file order, with the config as far as it could be read. The config is nil
+// when the file could not be read or parsed at all; otherwise it holds every hook, and
+// those an error names (by its Field, hooks[N]...) are not fit to run. It is for
+// commands that report problems, such as hookpoint check.
+func Inspect(path string) (*Config, []Issue) {
+	data, err := readFile(path)
+	var ce *Error
+	if errors.As(err, &ce) {
+		return nil, ce.Issues
+	}
+	return InspectData(path, data)
+}
+
+// InspectData is Inspect for a config already read; name is used in messages.
+func InspectData(name string, data []byte) (*Config, []Issue) {
 	if name == "" {
 		name = "config" // as Validate names a config built in code
 	}
-	fail := func(issues ...Issue) (*Config, error) { return nil, &Error{Issues: issues} }
+	one := func(is Issue) (*Config, []Issue) { return nil, []Issue{is} }
+	if isJSONName(name) {
+		if is, bad := jsonIssue(name, data); bad {
+			return one(is)
+		}
+	}
+	safe := yamlSafeJSON(data)
 	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(yamlSafeJSON(data)))
+	dec := yaml.NewDecoder(bytes.NewReader(safe))
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return fail(Issue{File: name, Message: "the config file is empty; it needs at least a hooks: list"})
+			return one(Issue{File: name, Message: "the config file is empty; it needs at least a hooks: list"})
 		}
-		return fail(yamlIssue(name, err.Error()))
+		return one(syntaxIssue(name, safe, err))
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		return fail(Issue{File: name, Line: extra.Line, Message: "the file holds more than one YAML document"})
+		return one(Issue{File: name, Line: extra.Line, Column: extra.Column, Message: "the file holds more than one YAML document"})
 	} else if !errors.Is(err, io.EOF) {
-		return fail(yamlIssue(name, err.Error()))
+		return one(syntaxIssue(name, safe, err))
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
 	if root.Kind != yaml.MappingNode {
-		return fail(Issue{File: name, Line: root.Line, Column: root.Column, Message: "the config must be a mapping with a hooks: list"})
+		return one(Issue{File: name, Line: root.Line, Column: root.Column, Message: "the config must be a mapping with a hooks: list"})
 	}
-	pos := posIndex{}
-	var issues []Issue
-	ix := &indexer{pos: pos, seen: map[aliasUse]bool{}, report: func(p Position, field, msg string) {
-		issues = append(issues, Issue{File: name, Line: p.Line, Column: p.Column, Field: field, Message: msg})
-	}}
-	ix.index(root, reflect.TypeOf(Config{}), "")
-	if len(issues) > 0 {
-		return fail(issues...)
+	if is, bad := aliasIssue(name, root); bad {
+		return one(is)
 	}
+	d := &decoder{file: name, pos: posIndex{}, broken: map[string]bool{}}
 	cfg := &Config{}
-	if err := root.Decode(cfg); err != nil {
-		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			for _, e := range te.Errors {
-				is := yamlIssue(name, e)
-				is.Field = pos.fieldAt(is.Line)
-				issues = append(issues, is)
-			}
-			return fail(issues...)
-		}
-		return fail(yamlIssue(name, err.Error()))
-	}
-	cfg.File, cfg.pos = name, pos
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	d.decode(root, reflect.ValueOf(cfg).Elem(), "")
+	cfg.File, cfg.pos = name, d.pos
+	issues := append(d.issues, cfg.validate(d.broken)...)
+	issues = append(issues, cfg.warnings(d.broken)...)
+	return cfg, sortIssues(issues)
 }
 
-func yamlIssue(file, msg string) Issue {
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return Issue{File: file, Line: line, Message: m[2]}
-	}
-	return Issue{File: file, Message: strings.TrimPrefix(msg, "yaml: ")}
+// sortIssues puts issues in file order, dropping repeats (an anchor merged twice has its
+// problems found twice).
+func sortIssues(issues []Issue) []Issue {
+	sort.SliceStable(issues, func(a, b int) bool {
+		if issues[a].Line != issues[b].Line {
+			return issues[a].Line < issues[b].Line
+		}
+		return issues[a].Column < issues[b].Column
+	})
+	return slices.Compact(issues)
 }
 
-var (
-	yamlUnmarshaler = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
-	bodyType        = reflect.TypeOf(Body{})
-)
-
-// indexer walks a document along the Go types it decodes into.
-type indexer struct {
-	pos    posIndex
-	report func(Position, string, string)
-	// seen holds the anchors already walked through an alias, per type: walking one again
-	// would repeat the same checks, and a few lines of aliases to aliases could otherwise
-	// make millions of nodes. Fields reached through a later alias fall back to the
-	// alias's own position.
-	seen map[aliasUse]bool
-}
-
-type aliasUse struct {
-	n *yaml.Node
-	t reflect.Type
-}
-
-// index walks node along the Go type t, records where every field is written and reports
-// fields the type does not have.
-func (ix *indexer) index(n *yaml.Node, t reflect.Type, path string) {
-	pos, report := ix.pos, ix.report
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if n.Kind == yaml.AliasNode && n.Alias != nil {
-		use := aliasUse{n.Alias, t}
-		if ix.seen[use] {
-			return
-		}
-		ix.seen[use] = true
-		n = n.Alias
-	}
-	if reflect.PointerTo(t).Implements(yamlUnmarshaler) {
-		switch {
-		case t == bodyType:
-			indexValue(n, path, pos)
-		case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
-			// The items of on, status, expect, ... are where an issue about one points.
-			for i, c := range n.Content {
-				pos[fmt.Sprintf("%s[%d]", path, i)] = Position{c.Line, c.Column}
-			}
-		}
-		return
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		if n.Kind != yaml.MappingNode {
-			return // the decoder reports the type mismatch
-		}
-		fields := map[string]reflect.Type{}
-		var names []string
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			name := strings.Split(f.Tag.Get("yaml"), ",")[0]
-			if name == "" || name == "-" || !f.IsExported() {
-				continue
-			}
-			fields[name] = f.Type
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		// Merge keys (<<: *anchor) first, so that the keys written here win, as they do
-		// when decoding.
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if k, v := n.Content[i], n.Content[i+1]; isMergeKey(k) {
-				if v.Kind == yaml.SequenceNode {
-					for _, m := range v.Content {
-						ix.index(m, t, path)
-					}
-				} else {
-					ix.index(v, t, path)
-				}
-			}
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			if isMergeKey(k) {
-				continue
-			}
-			p := join(path, k.Value)
-			ft, ok := fields[k.Value]
-			if !ok {
-				report(Position{k.Line, k.Column}, path, fmt.Sprintf("unknown field %q (this object takes: %s)", k.Value, strings.Join(names, ", ")))
-				continue
-			}
-			pos[p] = Position{k.Line, k.Column}
-			ix.index(v, ft, p)
-		}
-	case reflect.Slice:
-		if n.Kind != yaml.SequenceNode {
-			return
-		}
-		for i, c := range n.Content {
-			p := fmt.Sprintf("%s[%d]", path, i)
-			pos[p] = Position{c.Line, c.Column}
-			if c.Kind == yaml.ScalarNode && c.ShortTag() == "!!null" && t.Elem().Kind() != reflect.Pointer {
-				// The decoder would drop the item, shifting the ones after it.
-				report(Position{c.Line, c.Column}, p, "a list item is empty (null); remove it or give it a value")
-				continue
-			}
-			ix.index(c, t.Elem(), p)
-		}
-	case reflect.Int:
-		if err := wholeNumber(n); err != nil {
-			report(Position{n.Line, n.Column}, path, err.Error())
-		}
-	case reflect.Map:
-		if n.Kind != yaml.MappingNode {
-			return
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			pos[join(path, k.Value)] = Position{k.Line, k.Column}
-		}
-	}
-}
-
-// indexValue records where the keys and items within a value that decodes itself (on,
-// expect, body, ...) are written, so that an issue about one of them (hooks[0].on[1],
-// hooks[0].http.body.vm) points at its line. Aliases are not followed: an anchor may
-// contain itself.
-func indexValue(n *yaml.Node, path string, pos posIndex) {
-	switch n.Kind {
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			p := join(path, k.Value)
-			pos[p] = Position{k.Line, k.Column}
-			indexValue(n.Content[i+1], p, pos)
-		}
-	case yaml.SequenceNode:
-		for i, c := range n.Content {
-			p := fmt.Sprintf("%s[%d]", path, i)
-			pos[p] = Position{c.Line, c.Column}
-			indexValue(c, p, pos)
-		}
-	}
-}
-
-// isMergeKey reports whether k is the YAML merge key <<, which the decoder expands.
-func isMergeKey(k *yaml.Node) bool {
-	return k.Kind == yaml.ScalarNode && k.Value == "<<" && k.ShortTag() == "!!merge"
-}
-
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
-// Pos returns where the field at path (or its nearest written parent) is in the file.
-func (c *Config) Pos(path string) Position {
-	for path != "" {
-		if p, ok := c.pos[path]; ok {
-			return p
-		}
-		i := strings.LastIndexAny(path, ".[")
-		if i < 0 {
-			break
-		}
-		path = path[:i]
-	}
-	return Position{}
-}
-
-// fieldAt returns the field path written on line: the deepest one, or, when several
-// fields share the line (flow style), the path they have in common.
-func (p posIndex) fieldAt(line int) string {
-	var on []string
-	for path, at := range p {
-		if at.Line == line {
-			on = append(on, path)
-		}
-	}
-	if len(on) == 0 {
-		return ""
-	}
-	sort.Strings(on)
-	deepest := on[0]
-	for _, path := range on[1:] {
-		if isWithin(path, deepest) {
-			deepest = path // a child of the current one
-			continue
-		}
-		if !isWithin(deepest, path) {
-			return commonParent(deepest, path)
-		}
-	}
-	return deepest
-}
-
-// isWithin reports whether path is parent or one of its descendants (hooks[0].on_failure
-// is not within hooks[0].on).
-func isWithin(path, parent string) bool {
-	rest, ok := strings.CutPrefix(path, parent)
-	return ok && (rest == "" || rest[0] == '.' || rest[0] == '[')
-}
-
-func commonParent(a, b string) string {
-	for !strings.HasPrefix(b, a+".") && !strings.HasPrefix(b, a+"[") && a != "" {
-		i := strings.LastIndexAny(a, ".[")
-		if i < 0 {
-			return ""
-		}
-		a = a[:i]
-	}
-	return a
-}
+func isJSONName(name string) bool { return strings.EqualFold(filepath.Ext(name), ".json") }
 
 // yamlSafeJSON returns a JSON document rewritten so that the YAML parser reads each string
 // as JSON does: the parser knows neither the escape \/ nor surrogate pairs (\ud83d\ude00),

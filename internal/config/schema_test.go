@@ -229,7 +229,7 @@ func TestSchemaMatchesTypes(t *testing.T) {
 				ft = ft.Elem()
 			}
 			switch {
-			case ft.Kind() == reflect.Struct && ft != reflect.TypeOf(config.Body{}):
+			case ft.Kind() == reflect.Struct && ft != reflect.TypeOf(config.Body{}) && ft != reflect.TypeOf(config.Rate{}):
 				walk(sub, ft, p)
 			case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Pointer && ft.Elem().Elem().Kind() == reflect.Struct:
 				if resolved["type"] != "array" {
@@ -287,6 +287,7 @@ func TestSchemaDefaults(t *testing.T) {
 		{"http", "method", h.HTTP.Method},
 		{"http", "body_type", h.HTTP.BodyType},
 		{"exec", "shell", false},
+		{"exec", "keep_children", false},
 		{"exec", "stdin", "none"},
 		{"auth", "base64", false},
 		{"tls", "insecure_skip_verify", false},

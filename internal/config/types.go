@@ -11,18 +11,74 @@ import (
 
 // Config is a whole configuration file.
 type Config struct {
-	Hooks  []*Hook  `yaml:"hooks" json:"hooks"`
-	Server *Server  `yaml:"server,omitempty" json:"server,omitempty"`
-	File   string   `yaml:"-" json:"-"` // where it was loaded from, for messages
-	pos    posIndex `yaml:"-"`
+	Hooks  []*Hook `yaml:"hooks" json:"hooks"`
+	Server *Server `yaml:"server,omitempty" json:"server,omitempty"`
+	File   string  `yaml:"-" json:"-"` // where it was loaded from, for messages
+	// Warnings are what Parse and Load found that does not stop the config from loading
+	// but is probably not meant (hookpoint check shows them).
+	Warnings []Issue  `yaml:"-" json:"-"`
+	pos      posIndex `yaml:"-"`
 }
 
-// Server holds the settings read by `hookpoint serve`.
+// Server holds the settings read by `hookpoint serve`; its flags win over them.
 type Server struct {
 	Listen         string   `yaml:"listen,omitempty" json:"listen,omitempty"`
 	DB             string   `yaml:"db,omitempty" json:"db,omitempty"`
 	AllowedOrigins []string `yaml:"allowed_origins,omitempty" json:"allowed_origins,omitempty"`
 	TokenFile      string   `yaml:"token_file,omitempty" json:"token_file,omitempty"`
+	SecretKeyFile  string   `yaml:"secret_key_file,omitempty" json:"secret_key_file,omitempty"`
+	// Retention is how long events and attempts are kept (default 30 days).
+	Retention Duration `yaml:"retention,omitempty" json:"retention,omitempty"`
+	// AutoDisableAfter disables a hook that has failed without a success for this long
+	// (default 5 days).
+	AutoDisableAfter Duration `yaml:"auto_disable_after,omitempty" json:"auto_disable_after,omitempty"`
+	// APIExec lets hooks managed through the API run commands on the server; off by
+	// default, since it turns an admin token into a shell.
+	APIExec bool    `yaml:"api_exec,omitempty" json:"api_exec,omitempty"`
+	Ingest  *Ingest `yaml:"ingest,omitempty" json:"ingest,omitempty"`
+	// LogFormat is text or json.
+	LogFormat string `yaml:"log_format,omitempty" json:"log_format,omitempty"`
+
+	// Compiled holds the parsed templates of the ingest secrets; set by validation.
+	Compiled *ServerTemplates `yaml:"-" json:"-"`
+}
+
+// Server defaults.
+const (
+	DefaultListen           = "127.0.0.1:8080"
+	DefaultDB               = "sqlite://hookpoint.db"
+	DefaultRetention        = 30 * 24 * time.Hour
+	DefaultAutoDisableAfter = 5 * 24 * time.Hour
+)
+
+// Ingest configures the systems that send their own webhooks to the server. Each
+// secret is a template that reads it with env or file.
+type Ingest struct {
+	XO         *IngestXO         `yaml:"xo,omitempty" json:"xo,omitempty"`
+	VirtFusion *IngestVirtFusion `yaml:"virtfusion,omitempty" json:"virtfusion,omitempty"`
+	Zerobyte   *IngestZerobyte   `yaml:"zerobyte,omitempty" json:"zerobyte,omitempty"`
+}
+
+// IngestXO: Xen Orchestra can only be given a URL, so its secret is a path segment.
+type IngestXO struct {
+	Secret string `yaml:"secret" json:"secret"`
+}
+
+// IngestVirtFusion: VirtFusion sends Authorization: Bearer base64(token).
+type IngestVirtFusion struct {
+	Token string `yaml:"token" json:"token"`
+}
+
+// IngestZerobyte: Zerobyte sends a secret header.
+type IngestZerobyte struct {
+	Header string `yaml:"header,omitempty" json:"header,omitempty"`
+	Secret string `yaml:"secret" json:"secret"`
+}
+
+// ServerTemplates are the compiled secret templates of the ingest sources, by source
+// name ("xo", "virtfusion", "zerobyte"); nil when a source is not configured.
+type ServerTemplates struct {
+	Ingest map[string]*template.Template
 }
 
 // Failure policies.
@@ -49,8 +105,13 @@ type Hook struct {
 	OnFailure   string     `yaml:"on_failure,omitempty" json:"on_failure,omitempty"`
 	Mode        string     `yaml:"mode,omitempty" json:"mode,omitempty"`
 	Retry       *Retry     `yaml:"retry,omitempty" json:"retry,omitempty"`
-	HTTP        *HTTP      `yaml:"http,omitempty" json:"http,omitempty"`
-	Exec        *Exec      `yaml:"exec,omitempty" json:"exec,omitempty"`
+	// MaxInFlight bounds the attempts of this async hook made at once by the server
+	// (default DefaultMaxInFlight), so that a slow receiver holds few workers.
+	MaxInFlight int `yaml:"max_in_flight,omitempty" json:"max_in_flight,omitempty"`
+	// Rate bounds how often the server starts attempts of this async hook.
+	Rate *Rate `yaml:"rate,omitempty" json:"rate,omitempty"`
+	HTTP *HTTP `yaml:"http,omitempty" json:"http,omitempty"`
+	Exec *Exec `yaml:"exec,omitempty" json:"exec,omitempty"`
 }
 
 // IsEnabled reports whether the hook runs (hooks are enabled unless said otherwise).
@@ -78,17 +139,22 @@ func (h *Hook) Action() string {
 	return "http"
 }
 
+// DefaultMaxInFlight is an async hook's max_in_flight when none is set.
+const DefaultMaxInFlight = 8
+
 // Retry is the retry policy of an async hook.
 type Retry struct {
 	MaxAttempts int        `yaml:"max_attempts,omitempty" json:"max_attempts,omitempty"`
 	Schedule    []Duration `yaml:"schedule,omitempty" json:"schedule,omitempty"`
 }
 
-// DefaultSchedule is the Standard Webhooks example schedule: the waits before the 2nd,
-// 3rd, ... attempts.
+// DefaultSchedule is the waits before the 2nd, 3rd, ... attempts of an async hook
+// without a retry schedule: the Standard Webhooks example schedule, at once and then after
+// 5s, 5m, 30m, 2h, 5h, 10h and 10h — eight attempts over about 28 hours. The command
+// line's in-process retrier and the server use the same.
 var DefaultSchedule = []time.Duration{
 	5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour,
-	10 * time.Hour, 14 * time.Hour, 20 * time.Hour, 24 * time.Hour,
+	10 * time.Hour, 10 * time.Hour,
 }
 
 // Body types.
@@ -175,6 +241,9 @@ type Exec struct {
 	Workdir string            `yaml:"workdir,omitempty" json:"workdir,omitempty"`
 	Timeout Duration          `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	Shell   bool              `yaml:"shell,omitempty" json:"shell,omitempty"`
+	// KeepChildren leaves what the command started in the background running after it
+	// ends (a script that starts a daemon); by default the process group is killed then.
+	KeepChildren bool `yaml:"keep_children,omitempty" json:"keep_children,omitempty"`
 
 	// Compiled holds the parsed templates; set by validation.
 	Compiled *ExecTemplates `yaml:"-" json:"-"`

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hookpoint/hookpoint/internal/event"
+	"github.com/hookpoint/hookpoint/internal/suggest"
 	"github.com/hookpoint/hookpoint/internal/template"
 )
 
@@ -34,9 +35,30 @@ const (
 type validator struct {
 	c      *Config
 	issues []Issue
+	// broken holds the paths of values that could not be read (reported already): a
+	// problem within one is not reported again.
+	broken map[string]bool
+}
+
+// isBroken reports whether the value at path, or one it is within, could not be read.
+func (v *validator) isBroken(path string) bool {
+	for path != "" {
+		if v.broken[path] {
+			return true
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			break
+		}
+		path = path[:i]
+	}
+	return false
 }
 
 func (v *validator) errf(path, format string, args ...any) {
+	if v.isBroken(path) {
+		return
+	}
 	p := v.c.Pos(path)
 	file := v.c.File
 	if file == "" {
@@ -49,7 +71,16 @@ func (v *validator) errf(path, format string, args ...any) {
 // Validate checks every hook and compiles its templates. It is called by Load and Parse;
 // call it yourself on a Config built in code.
 func (c *Config) Validate() error {
-	v := &validator{c: c}
+	if issues := c.validate(nil); len(issues) > 0 {
+		return &Error{Issues: sortIssues(issues)}
+	}
+	return nil
+}
+
+// validate checks every hook and compiles its templates; problems within the broken
+// paths have been reported already.
+func (c *Config) validate(broken map[string]bool) []Issue {
+	v := &validator{c: c, broken: broken}
 	seen := map[string]string{}
 	for i, h := range c.Hooks {
 		p := fmt.Sprintf("hooks[%d]", i)
@@ -58,7 +89,9 @@ func (c *Config) Validate() error {
 			continue
 		}
 		if h.ID == "" {
-			v.errf(p, "id is required")
+			if !v.isBroken(p + ".id") {
+				v.errf(p, "id is required")
+			}
 		} else if !hookIDRE.MatchString(h.ID) {
 			v.errf(p+".id", "%q is not a valid id: use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit", h.ID)
 		} else if prev, ok := seen[h.ID]; ok {
@@ -68,11 +101,58 @@ func (c *Config) Validate() error {
 		}
 		v.hook(p, h)
 	}
-	if len(v.issues) > 0 {
-		sort.SliceStable(v.issues, func(a, b int) bool { return v.issues[a].Line < v.issues[b].Line })
-		return &Error{Issues: v.issues}
+	if c.Server != nil {
+		v.server("server", c.Server)
 	}
-	return nil
+	return v.issues
+}
+
+// server checks the settings of hookpoint serve and compiles the ingest secrets.
+func (v *validator) server(p string, s *Server) {
+	if s.DB != "" && !strings.HasPrefix(s.DB, "sqlite://") && !strings.HasPrefix(s.DB, "postgres://") && !strings.HasPrefix(s.DB, "postgresql://") {
+		v.errf(p+".db", "%q is not a database: use sqlite://FILE or postgres://USER@HOST/DB", s.DB)
+	}
+	if s.Retention < 0 {
+		v.errf(p+".retention", "must be longer than zero")
+	}
+	if s.AutoDisableAfter < 0 {
+		v.errf(p+".auto_disable_after", "must be longer than zero")
+	}
+	if s.LogFormat != "" && s.LogFormat != "text" && s.LogFormat != "json" {
+		v.errf(p+".log_format", "%q is not a log format: use text or json%s", s.LogFormat, didYouMean(s.LogFormat, []string{"text", "json"}))
+	}
+	st := &ServerTemplates{Ingest: map[string]*template.Template{}}
+	secret := func(source, field, src string) {
+		path := p + ".ingest." + source + "." + field
+		if src == "" {
+			v.errf(path, "%s is required: read it with env or file, such as '{{ env \"%s_SECRET\" }}'", field, strings.ToUpper(source))
+			return
+		}
+		t := v.tmpl(path, src, template.Text)
+		if t == nil {
+			return
+		}
+		if len(t.Refs()) == 0 {
+			v.errf(path, "a secret must not be written in the config file: read it with env or file")
+			return
+		}
+		st.Ingest[source] = t
+	}
+	if in := s.Ingest; in != nil {
+		if in.XO != nil {
+			secret("xo", "secret", in.XO.Secret)
+		}
+		if in.VirtFusion != nil {
+			secret("virtfusion", "token", in.VirtFusion.Token)
+		}
+		if in.Zerobyte != nil {
+			secret("zerobyte", "secret", in.Zerobyte.Secret)
+			if h := in.Zerobyte.Header; h != "" && !headerKeyRE.MatchString(h) {
+				v.errf(p+".ingest.zerobyte.header", "%q is not a header name", h)
+			}
+		}
+	}
+	s.Compiled = st
 }
 
 func (v *validator) hook(p string, h *Hook) {
@@ -86,19 +166,30 @@ func (v *validator) hook(p string, h *Hook) {
 	}
 	for i, s := range h.Status {
 		if !slices.Contains(filterStatuses, s) {
-			v.errf(fmt.Sprintf("%s.status[%d]", p, i), "%q is not a status: use any, success, warning, fail or cancelled", s)
+			v.errf(fmt.Sprintf("%s.status[%d]", p, i), "%q is not a status: use any, success, warning, fail or cancelled%s", s, didYouMean(s, filterStatuses))
 		} else if s == "any" && len(h.Status) > 1 {
 			v.errf(fmt.Sprintf("%s.status[%d]", p, i), "any matches every status; list it alone")
 		}
 	}
 	if h.OnFailure != "" && !slices.Contains([]string{OnFailureAbort, OnFailureWarn, OnFailureIgnore}, h.OnFailure) {
-		v.errf(p+".on_failure", "%q is not a failure policy: use abort, warn or ignore", h.OnFailure)
+		v.errf(p+".on_failure", "%q is not a failure policy: use abort, warn or ignore%s", h.OnFailure, didYouMean(h.OnFailure, []string{OnFailureAbort, OnFailureWarn, OnFailureIgnore}))
 	}
 	if h.Mode != "" && h.Mode != ModeSync && h.Mode != ModeAsync {
-		v.errf(p+".mode", "%q is not a mode: use sync or async", h.Mode)
+		v.errf(p+".mode", "%q is not a mode: use sync or async%s", h.Mode, didYouMean(h.Mode, []string{ModeSync, ModeAsync}))
+	}
+	if h.MaxInFlight < 0 || h.MaxInFlight > 10000 {
+		v.errf(p+".max_in_flight", "must be from 1 to 10000 (0 or unset: %d)", DefaultMaxInFlight)
+	}
+	if (h.MaxInFlight != 0 || h.Rate != nil) && h.Mode != ModeAsync && !v.isBroken(p+".mode") {
+		field := p + ".max_in_flight"
+		if h.MaxInFlight == 0 {
+			field = p + ".rate"
+		}
+		v.errf(field, "max_in_flight and rate apply to async hooks only; set mode: async or remove them")
 	}
 	if h.Retry != nil {
 		switch {
+		case h.Mode != ModeAsync && v.isBroken(p+".mode"):
 		case h.Mode != ModeAsync:
 			v.errf(p+".retry", "retry applies to async hooks only; set mode: async or remove retry")
 		case h.Retry.MaxAttempts < 0 || h.Retry.MaxAttempts > MaxAttemptsCap:
@@ -117,15 +208,26 @@ func (v *validator) hook(p string, h *Hook) {
 		v.http(p+".http", h.HTTP)
 	case h.Exec != nil:
 		v.exec(p+".exec", h.Exec)
+	case v.isBroken(p+".http") || v.isBroken(p+".exec"):
 	default:
 		v.errf(p, "an action is required: add http: or exec:")
 	}
 }
 
+// didYouMean suggests the option word is a slip of, as the end of a message.
+func didYouMean(word string, options []string) string {
+	if s := suggest.Closest(word, options); s != "" && s != word {
+		return fmt.Sprintf("; did you mean %q?", s)
+	}
+	return ""
+}
+
 func (v *validator) tmpl(path, src string, kind template.Kind) *template.Template {
 	t, err := template.Parse(path, src, kind)
 	if err != nil {
-		msg := err.Error()
+		// The field is named already: not again as the template's name, nor as the kind of
+		// text (url: ...).
+		msg := strings.TrimPrefix(err.Error(), kind.String()+": ")
 		if rest, ok := strings.CutPrefix(msg, path+":"); ok {
 			if line, tail, ok := strings.Cut(rest, ": "); ok {
 				msg = fmt.Sprintf("template error on line %s of the value: %s", line, tail)
@@ -157,7 +259,7 @@ func (v *validator) http(p string, a *HTTP) {
 	}
 	a.Method = strings.ToUpper(a.Method)
 	if !slices.Contains(methods, a.Method) {
-		v.errf(p+".method", "%q is not a supported method: use GET, POST, PUT, PATCH or DELETE", a.Method)
+		v.errf(p+".method", "%q is not a supported method: use GET, POST, PUT, PATCH or DELETE%s", a.Method, didYouMean(a.Method, methods))
 	}
 	if a.BodyType == "" {
 		switch {
@@ -185,7 +287,7 @@ func (v *validator) http(p string, a *HTTP) {
 			ct.Body = v.tmpl(p+".body", a.Body.Template, bodyKinds[a.BodyType])
 		}
 	default:
-		v.errf(p+".body_type", "%q is not a body type: use none, json, xml, text or form", a.BodyType)
+		v.errf(p+".body_type", "%q is not a body type: use none, json, xml, text or form%s", a.BodyType, didYouMean(a.BodyType, []string{BodyNone, BodyJSON, BodyXML, BodyText, BodyForm}))
 	}
 	names := make([]string, 0, len(a.Headers))
 	for name, val := range a.Headers {
@@ -307,7 +409,7 @@ func (v *validator) auth(p string, a *Auth, ct *HTTPTemplates) {
 	}
 	fields, ok := allowed[a.Type]
 	if !ok {
-		v.errf(p+".type", "%q is not an auth type: use none, basic, bearer or api_key", a.Type)
+		v.errf(p+".type", "%q is not an auth type: use none, basic, bearer or api_key%s", a.Type, didYouMean(a.Type, []string{AuthNone, AuthBasic, AuthBearer, AuthAPIKey}))
 		return
 	}
 	for _, f := range []string{"username", "password", "token", "base64", "header", "query"} {
@@ -368,7 +470,7 @@ func (v *validator) exec(p string, a *Exec) {
 	}
 	sort.Strings(ct.EnvNames)
 	if a.Stdin != "" && a.Stdin != "none" && a.Stdin != "json" {
-		v.errf(p+".stdin", "%q is not a stdin mode: use none or json", a.Stdin)
+		v.errf(p+".stdin", "%q is not a stdin mode: use none or json%s", a.Stdin, didYouMean(a.Stdin, []string{"none", "json"}))
 	}
 	if a.Timeout < 0 || a.Timeout.D() > MaxTimeout {
 		v.errf(p+".timeout", "must be between 0 and %s", MaxTimeout)

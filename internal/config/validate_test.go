@@ -53,6 +53,21 @@ func TestValidationRules(t *testing.T) {
 		{"mode unknown", hookDoc("mode: background", "http: {url: \"http://h.example/\"}"), []want{{4, "hooks[0].mode", `"background" is not a mode`}}},
 		{"mode upper case", hookDoc("mode: ASYNC", "http: {url: \"http://h.example/\"}"), []want{{4, "hooks[0].mode", "use sync or async"}}},
 
+		// Limits of async hooks.
+		{"max_in_flight on a sync hook", hookDoc("max_in_flight: 3", "http: {url: \"http://h.example/\"}"), []want{{4, "hooks[0].max_in_flight", "apply to async hooks only"}}},
+		{"rate on a sync hook", hookDoc("rate: 5/s", "http: {url: \"http://h.example/\"}"), []want{{4, "hooks[0].rate", "apply to async hooks only"}}},
+		{"max_in_flight negative", hookDoc("mode: async", "max_in_flight: -2", "http: {url: \"http://h.example/\"}"), []want{{5, "hooks[0].max_in_flight", "must be from 1 to 10000"}}},
+		{"rate without unit", hookDoc("mode: async", "rate: 50", "http: {url: \"http://h.example/\"}"), []want{{5, "hooks[0].rate", `"50" is not a rate`}}},
+		{"rate zero", hookDoc("mode: async", "rate: 0/s", "http: {url: \"http://h.example/\"}"), []want{{5, "hooks[0].rate", "is not a rate"}}},
+		{"rate per day", hookDoc("mode: async", "rate: 5/d", "http: {url: \"http://h.example/\"}"), []want{{5, "hooks[0].rate", "per s, m or h"}}},
+
+		// The server section.
+		{"server db scheme", "server:\n  db: mysql://x\n", []want{{2, "server.db", `"mysql://x" is not a database`}}},
+		{"server log format", "server:\n  log_format: xml\n", []want{{2, "server.log_format", `"xml" is not a log format`}}},
+		{"ingest secret written in the file", "server:\n  ingest:\n    xo: {secret: hunter2hunter2}\n", []want{{3, "server.ingest.xo.secret", "must not be written in the config file"}}},
+		{"ingest secret missing", "server:\n  ingest:\n    virtfusion: {token: \"\"}\n", []want{{3, "server.ingest.virtfusion.token", "token is required"}}},
+		{"ingest header name", "server:\n  ingest:\n    zerobyte: {header: \"X Secret\", secret: '{{ env \"Z\" }}'}\n", []want{{3, "server.ingest.zerobyte.header", "is not a header name"}}},
+
 		// retry.
 		{"retry on a sync hook", hookDoc("retry: {max_attempts: 3}", "http: {url: \"http://h.example/\"}"), []want{{4, "hooks[0].retry", "retry applies to async hooks only"}}},
 		{"retry with mode sync", hookDoc("mode: sync", "retry:", "  max_attempts: 3", "http: {url: \"http://h.example/\"}"), []want{{5, "hooks[0].retry", "set mode: async"}}},

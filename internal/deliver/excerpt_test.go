@@ -30,7 +30,11 @@ func TestExcerpt(t *testing.T) {
 		{"short capture cut in a secret", "abc " + secret[:6], true, mask, "...(truncated)"},
 	}
 	for _, tt := range tests {
-		if got := excerpt([]byte(tt.raw), tt.more, tt.mask); got != tt.want {
+		got, cut := excerpt([]byte(tt.raw), tt.more, tt.mask)
+		if cut != strings.HasSuffix(tt.want, "...(truncated)") {
+			t.Errorf("%s: cut %v", tt.name, cut)
+		}
+		if got != tt.want {
 			t.Errorf("%s: got %d bytes ending %q, want %d bytes ending %q", tt.name, len(got), got[max(0, len(got)-20):], len(tt.want), tt.want[max(0, len(tt.want)-20):])
 		}
 	}

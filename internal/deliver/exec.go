@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -21,7 +22,8 @@ const MaxOutput = 64 << 10
 const waitDelay = 2 * time.Second
 
 // Run runs a rendered command without a shell, in its own process group, and kills the
-// whole group when the timeout passes or ctx is cancelled.
+// whole group when the timeout passes or ctx is cancelled, and, unless c.KeepChildren,
+// when the command ends: nothing it started outlives it.
 func Run(ctx context.Context, c *render.Command) Result {
 	start := time.Now()
 	res := run(ctx, c)
@@ -50,13 +52,22 @@ func run(parent context.Context, c *render.Command) Result {
 	}
 	out := &syncBuffer{b: boundedBuffer{max: limit}}
 	cmd.Stdout, cmd.Stderr = out, out
-	err := cmd.Run()
-	if cmd.Process != nil && ctx.Err() != nil {
-		// exec cancels only while the command itself runs: what it started and left
-		// behind (holding its output open, say) is killed here.
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	var errTail *tailBuffer
+	if c.StderrTail {
+		// stderr through a pipe of its own: the order of stdout and stderr in the
+		// combined output is then only as close as the two copies run.
+		errTail = &tailBuffer{max: MaxTail + maskSlack}
+		cmd.Stderr = io.MultiWriter(out, errTail)
 	}
-	res := Result{Excerpt: out.excerpt(c.Mask), Output: out.output()}
+	err := cmd.Run()
+	if cmd.Process != nil && (ctx.Err() != nil || !c.KeepChildren) {
+		endGroup(cmd.Process.Pid)
+	}
+	res := Result{Output: out.output()}
+	res.Excerpt, res.ExcerptCut = out.excerpt(c.Mask)
+	if errTail != nil {
+		res.Stderr = errTail.tail(c.Mask)
+	}
 	exited := cmd.ProcessState != nil && cmd.ProcessState.Exited()
 	if cmd.ProcessState != nil {
 		code := exitCode(cmd.ProcessState)
@@ -99,6 +110,16 @@ func run(parent context.Context, c *render.Command) Result {
 	return res
 }
 
+// endGroup kills what is left of the process group of a command that has ended, with
+// the grace for its output already past: the children it started in the background and
+// left behind (exec cancels only the command itself), which would otherwise run on
+// outside every timeout and concurrency limit.
+func endGroup(pgid int) {
+	// The negative pid names the process group. Its id cannot be taken by another group
+	// while any member lives; when none does the kill finds no one (ESRCH).
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+}
+
 func exitCode(ps interface{ Sys() any }) int {
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok {
 		if ws.Signaled() {
@@ -126,7 +147,7 @@ func (s *syncBuffer) output() string {
 	return string(s.b.buf)
 }
 
-func (s *syncBuffer) excerpt(mask func(string) string) string {
+func (s *syncBuffer) excerpt(mask func(string) string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.excerpt(mask)

@@ -10,15 +10,18 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/hookpoint/hookpoint/internal/config"
 	"github.com/hookpoint/hookpoint/internal/render"
+	"github.com/hookpoint/hookpoint/internal/safefile"
 	"github.com/hookpoint/hookpoint/internal/sign"
 )
+
+// maxPEMFile bounds each of the TLS files (ca_file, cert_file, key_file).
+const maxPEMFile = 1 << 20
 
 // maxDrain is how much of a response body beyond the excerpt is read so that the
 // connection can be reused.
@@ -31,9 +34,16 @@ type HTTP struct {
 	Dialer *net.Dialer
 	// Now is the clock used for webhook-timestamp.
 	Now func() time.Time
+	// DialContext, when set, replaces Dialer and turns off proxies from the environment,
+	// so that it sees every destination (the server's guard checks them there).
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// WrapTransport, when set, wraps each transport (the guard reads the origin of each
+	// request there).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 
-	mu      sync.Mutex
-	clients map[config.TLS]http.RoundTripper
+	mu         sync.Mutex
+	clients    map[config.TLS]http.RoundTripper
+	transports []*http.Transport
 }
 
 // NewHTTP returns a sender with a 10s connect timeout.
@@ -55,9 +65,13 @@ func (h *HTTP) client(t *config.TLS) (http.RoundTripper, error) {
 	if err != nil {
 		return nil, err
 	}
+	proxy, dial := http.ProxyFromEnvironment, h.Dialer.DialContext
+	if h.DialContext != nil {
+		proxy, dial = nil, h.DialContext
+	}
 	tr := &http.Transport{
-		Proxy:                  http.ProxyFromEnvironment,
-		DialContext:            h.Dialer.DialContext,
+		Proxy:                  proxy,
+		DialContext:            dial,
 		TLSClientConfig:        tcfg,
 		ForceAttemptHTTP2:      true,
 		MaxIdleConns:           100,
@@ -70,6 +84,10 @@ func (h *HTTP) client(t *config.TLS) (http.RoundTripper, error) {
 	// The transport is used directly: a RoundTripper never follows redirects, and it
 	// avoids the per-request header copying http.Client does for them.
 	var c http.RoundTripper = tr
+	h.transports = append(h.transports, tr)
+	if h.WrapTransport != nil {
+		c = h.WrapTransport(tr)
+	}
 	if h.clients == nil {
 		h.clients = map[config.TLS]http.RoundTripper{}
 	}
@@ -80,7 +98,7 @@ func (h *HTTP) client(t *config.TLS) (http.RoundTripper, error) {
 func tlsConfig(t config.TLS) (*tls.Config, error) {
 	c := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // an explicit per-hook choice
 	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
+		pem, err := safefile.ReadFile(t.CAFile, maxPEMFile)
 		if err != nil {
 			return nil, fmt.Errorf("tls.ca_file: %w", err)
 		}
@@ -91,7 +109,15 @@ func tlsConfig(t config.TLS) (*tls.Config, error) {
 		c.RootCAs = pool
 	}
 	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		certPEM, err := safefile.ReadFile(t.CertFile, maxPEMFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.cert_file: %w", err)
+		}
+		keyPEM, err := safefile.ReadFile(t.KeyFile, maxPEMFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.key_file: %w", err)
+		}
+		cert, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
 			return nil, fmt.Errorf("tls.cert_file/key_file: %w", err)
 		}
@@ -104,10 +130,8 @@ func tlsConfig(t config.TLS) (*tls.Config, error) {
 func (h *HTTP) Close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for _, c := range h.clients {
-		if ci, ok := c.(interface{ CloseIdleConnections() }); ok {
-			ci.CloseIdleConnections()
-		}
+	for _, tr := range h.transports {
+		tr.CloseIdleConnections()
 	}
 }
 
@@ -163,8 +187,8 @@ func (h *HTTP) send(parent context.Context, r *render.Request, deliveryID string
 		return Result{Outcome: Failed, Error: err.Error()}
 	}
 	defer resp.Body.Close()
-	excerpt, rerr := readExcerpt(resp.Body, r.Mask)
-	res := Result{Status: resp.StatusCode, Excerpt: excerpt}
+	excerpt, cut, rerr := readExcerpt(resp.Body, r.Mask)
+	res := Result{Status: resp.StatusCode, Excerpt: excerpt, ExcerptCut: cut}
 	switch {
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
 		res.Outcome = Failed
@@ -225,18 +249,21 @@ var excerptPool = sync.Pool{New: func() any { b := make([]byte, MaxExcerpt+maskS
 
 // readExcerpt keeps the start of a body, masked and bounded to MaxExcerpt, and reads (up
 // to maxDrain more) past it so that the connection can be reused.
-func readExcerpt(body io.Reader, mask func(string) string) (string, error) {
+func readExcerpt(body io.Reader, mask func(string) string) (string, bool, error) {
 	bp := excerptPool.Get().(*[]byte)
 	defer excerptPool.Put(bp)
 	n, err := io.ReadFull(body, *bp)
 	raw := (*bp)[:n]
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return excerpt(raw, false, mask), nil
+		ex, cut := excerpt(raw, false, mask)
+		return ex, cut, nil
 	}
 	if err != nil {
 		// Cut short at an arbitrary point, perhaps inside a secret.
-		return excerpt(raw, true, mask), err
+		ex, cut := excerpt(raw, true, mask)
+		return ex, cut, err
 	}
 	more, err := io.Copy(io.Discard, io.LimitReader(body, maxDrain))
-	return excerpt(raw, more > 0 || err != nil, mask), err
+	ex, cut := excerpt(raw, more > 0 || err != nil, mask)
+	return ex, cut, err
 }

@@ -25,7 +25,8 @@ const maskSlack = 4 << 10
 // more says whether raw is only the start of something longer. mask is nil when there
 // are no secrets; otherwise, when there is more, the last maskSlack bytes of raw may hold
 // the first part of a secret that mask could not recognise, and are dropped.
-func excerpt(raw []byte, more bool, mask func(string) string) string {
+// It also reports whether the excerpt was cut.
+func excerpt(raw []byte, more bool, mask func(string) string) (string, bool) {
 	s := string(raw)
 	if mask != nil {
 		s = mask(s)
@@ -39,7 +40,7 @@ func excerpt(raw []byte, more bool, mask func(string) string) string {
 	if more {
 		s += "...(truncated)"
 	}
-	return s
+	return s, more
 }
 
 // Result is how one attempt went.
@@ -51,6 +52,11 @@ type Result struct {
 	Duration time.Duration
 	Error    string
 	Excerpt  string // the start of the response body or of the command's output
+	// ExcerptCut says that Excerpt is only the start (it ends with "...(truncated)").
+	ExcerptCut bool
+	// Stderr is the end of the command's stderr, masked, at most MaxTailLines lines and
+	// MaxTail bytes; exec only, when the command asked for it (render.Command.StderrTail).
+	Stderr string
 	// Output is the command's whole output (stdout and stderr as they came), up to
 	// MaxOutput bytes; exec only, and not masked: for callers that hand it back to the
 	// one who asked for the run (hookpoint listen), never for logs.
@@ -84,6 +90,6 @@ func (b *boundedBuffer) Write(p []byte) (int, error) {
 }
 
 // excerpt returns the masked, bounded start of what was written.
-func (b *boundedBuffer) excerpt(mask func(string) string) string {
+func (b *boundedBuffer) excerpt(mask func(string) string) (string, bool) {
 	return excerpt(b.buf, b.dropped > 0, mask)
 }

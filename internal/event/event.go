@@ -59,6 +59,10 @@ const DefaultSource = "hookpoint"
 
 var typeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
+// GateByName reports whether an event of this type is a gate when its emitter does not
+// say: the pre phase of a job (a type ending in ".pre", such as backup.pre) is.
+func GateByName(typ string) bool { return strings.HasSuffix(typ, ".pre") }
+
 // New returns an event of the given type with a fresh id and the current time.
 func New(typ string) *Event {
 	return &Event{ID: NewID("evt"), Type: typ, Time: time.Now().UTC(), Source: DefaultSource, Data: map[string]any{}}

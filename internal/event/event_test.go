@@ -120,3 +120,15 @@ func TestValidate(t *testing.T) {
 		t.Error("status done accepted")
 	}
 }
+
+func TestGateByName(t *testing.T) {
+	t.Parallel()
+	for typ, want := range map[string]bool{
+		"backup.pre": true, "job.pre": true, "xo.vm.snapshot.pre": true,
+		"backup.post": false, "backup.prepare": false, "pre": false, "backup.pre.done": false, "backup-pre": false,
+	} {
+		if got := GateByName(typ); got != want {
+			t.Errorf("GateByName(%q) = %v, want %v", typ, got, want)
+		}
+	}
+}

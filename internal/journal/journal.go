@@ -8,8 +8,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/hookpoint/hookpoint/internal/clip"
+	"github.com/hookpoint/hookpoint/internal/safefile"
 )
 
 // Record is one hook execution (one attempt).
@@ -30,6 +34,40 @@ type Record struct {
 	DurationMS float64   `json:"duration_ms"`
 	Error      string    `json:"error,omitempty"`
 	Response   string    `json:"response,omitempty"`
+	// Truncated names the fields (by their JSON names) that were cut to their bound;
+	// each cut value ends with "…[cut N bytes]".
+	Truncated []string `json:"truncated,omitempty"`
+}
+
+// Bounds of the fields of a record that carry values, in bytes, marker included.
+const (
+	MaxID       = 256
+	MaxTarget   = 2 << 10
+	MaxError    = 4 << 10
+	MaxResponse = 4<<10 + 64 // an excerpt (4 KiB, already cut with its own marker) fits
+)
+
+// Bound cuts every field that can carry a value to its bound and names the cut ones in
+// Truncated. The values are cut as they are, so secrets must be masked before: no part
+// of a masked secret is left to cut. Recorders call it; it changes nothing the second
+// time.
+func (r *Record) Bound() {
+	for _, f := range []struct {
+		name string
+		v    *string
+		max  int
+	}{
+		{"run_id", &r.RunID, MaxID}, {"event_id", &r.EventID, MaxID}, {"event_type", &r.EventType, MaxID},
+		{"hook_id", &r.HookID, MaxID}, {"delivery_id", &r.DeliveryID, MaxID},
+		{"target", &r.Target, MaxTarget}, {"error", &r.Error, MaxError}, {"response", &r.Response, MaxResponse},
+	} {
+		if s, cut := clip.String(*f.v, f.max); cut {
+			*f.v = s
+			if !slices.Contains(r.Truncated, f.name) {
+				r.Truncated = append(r.Truncated, f.name)
+			}
+		}
+	}
 }
 
 // Recorder receives journal records. Implementations must be safe for concurrent use.
@@ -44,9 +82,11 @@ type File struct {
 	err error
 }
 
-// OpenFile opens (creating it with mode 0600 if needed) a journal file for appending.
+// OpenFile opens (creating it with mode 0600 if needed) a journal file for appending:
+// a regular file, or a character device such as /dev/null. A FIFO is refused, not
+// waited on.
 func OpenFile(path string) (*File, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	f, err := safefile.OpenAppend(path, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
@@ -94,8 +134,9 @@ type Logger struct {
 	L *slog.Logger
 }
 
-// Record logs r.
+// Record logs r, bounded.
 func (l Logger) Record(r Record) {
+	r.Bound()
 	level := slog.LevelInfo
 	if r.Outcome != "ok" && r.Outcome != "skipped" {
 		level = slog.LevelWarn
@@ -116,6 +157,9 @@ func (l Logger) Record(r Record) {
 	}
 	if r.Error != "" {
 		attrs = append(attrs, slog.String("error", r.Error))
+	}
+	if len(r.Truncated) > 0 {
+		attrs = append(attrs, slog.Any("truncated", r.Truncated))
 	}
 	l.L.LogAttrs(context.Background(), level, "hook", attrs...)
 }

@@ -10,7 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
+	"github.com/hookpoint/hookpoint/internal/safefile"
 	"regexp"
 	"strings"
 
@@ -43,6 +43,9 @@ type Hook struct {
 	Timeout        Duration `yaml:"timeout" json:"timeout"`
 	MaxConcurrency int      `yaml:"max-concurrency" json:"max-concurrency"`
 	MaxQueue       int      `yaml:"max-queue" json:"max-queue"`
+	// KeepChildren leaves what the command started in the background running after it
+	// ends; by default its process group is killed then.
+	KeepChildren bool `yaml:"keep-children" json:"keep-children"`
 
 	line int // where the hook starts in its file
 }
@@ -159,14 +162,7 @@ const maxHooksFile = 8 << 20
 
 // LoadFile reads one hooks file (JSON or YAML: a list of hooks).
 func LoadFile(path string, o LoadOptions) ([]*Hook, []Warning, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("hooks file: %w", err)
-	}
-	if st.Size() > maxHooksFile {
-		return nil, nil, fmt.Errorf("%s: larger than %d bytes", path, maxHooksFile)
-	}
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, maxHooksFile)
 	if err != nil {
 		return nil, nil, fmt.Errorf("hooks file: %w", err)
 	}

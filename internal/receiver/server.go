@@ -616,7 +616,8 @@ func (s *Server) run(ctx context.Context, h *Hook, req *Request, log *slog.Logge
 	if timeout <= 0 {
 		timeout = s.opts.Timeout
 	}
-	cmd := &render.Command{Argv: argv, Env: append(os.Environ(), env...), Dir: h.CommandWorkingDirectory, Timeout: timeout, MaxOutput: s.opts.MaxOutput}
+	cmd := &render.Command{Argv: argv, Env: append(os.Environ(), env...), Dir: h.CommandWorkingDirectory, Timeout: timeout, MaxOutput: s.opts.MaxOutput,
+		KeepChildren: h.KeepChildren}
 	start := time.Now()
 	res := deliver.Run(ctx, cmd)
 	attrs := []any{"hook", h.ID, "outcome", res.Outcome, "duration_ms", float64(time.Since(start).Microseconds()) / 1000}

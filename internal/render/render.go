@@ -33,6 +33,9 @@ type Request struct {
 	// the request is sent, since it covers the attempt's timestamp.
 	SigningKeys [][]byte
 	TLS         *config.TLS
+	// KeepChildren leaves what the command started in the background running after it
+	// ends; otherwise its process group is killed then.
+	KeepChildren bool
 	// Mask hides the secrets of this rendering; deliver applies it to the response
 	// excerpt before cutting it, so that no part of a secret is kept. Nil when the
 	// rendering read no secret.
@@ -49,6 +52,13 @@ type Command struct {
 	Timeout time.Duration
 	// MaxOutput bounds the output kept (deliver.MaxOutput when 0).
 	MaxOutput int
+	// KeepChildren leaves what the command started in the background running after it
+	// ends; otherwise its process group is killed then.
+	KeepChildren bool
+	// StderrTail asks for the end of stderr to be kept apart from the combined output,
+	// to be shown beside a failure. Hooks ask for it; the receiver, which answers with
+	// the combined output in the order it came, does not.
+	StderrTail bool
 	// Mask hides the secrets of this rendering; deliver applies it to the output
 	// excerpt before cutting it. Nil when the rendering read no secret.
 	Mask func(string) string
@@ -81,12 +91,18 @@ type Options struct {
 	ReadFile  func(string) ([]byte, error)
 	// Environ is the environment exec hooks inherit; os.Environ() when nil.
 	Environ []string
+	// LookupSecret reads the hook's stored secrets (the template function secret);
+	// nil for hooks of a config file.
+	LookupSecret func(name string) (string, bool)
 }
 
 // Hook renders h for ev. deliveryID names this delivery (X-Hookpoint-Delivery and
 // webhook-id); it stays the same across retries.
 func Hook(h *config.Hook, ev *event.Event, deliveryID string, opts Options) (*Rendered, error) {
 	scope := template.NewScope(template.Data(ev, h.ID)).WithSecretSources(opts.LookupEnv, opts.ReadFile)
+	if opts.LookupSecret != nil {
+		scope.WithStoredSecrets(opts.LookupSecret)
+	}
 	r := &Rendered{Hook: h, DeliveryID: deliveryID, scope: scope}
 	var err error
 	switch {
@@ -130,7 +146,11 @@ func render(scope *template.Scope, t *template.Template) (string, error) {
 	if t == nil {
 		return "", nil
 	}
-	return scope.Render(t)
+	out, err := scope.Render(t)
+	if err != nil {
+		return "", fieldless(t, err)
+	}
+	return out, nil
 }
 
 // renderView renders t and its view; a nil template renders as empty.
@@ -138,7 +158,21 @@ func renderView(scope *template.Scope, t *template.Template) (string, string, er
 	if t == nil {
 		return "", "", nil
 	}
-	return scope.RenderView(t)
+	text, view, err := scope.RenderView(t)
+	if err != nil {
+		return "", "", fieldless(t, err)
+	}
+	return text, view, nil
+}
+
+// fieldless returns a rendering error without what the template package may put in front
+// of it: the template's name (the config path of the field, which the caller names
+// itself) and the kind of text (url: ...), so that a message names its field once.
+func fieldless(t *template.Template, err error) error {
+	if inner := errors.Unwrap(err); inner != nil {
+		err = inner // "<name>: <error>"
+	}
+	return errors.New(strings.TrimPrefix(err.Error(), t.Kind().String()+": "))
 }
 
 // masked is the view of a value that is secret as a whole.
@@ -187,7 +221,7 @@ func httpRequest(scope *template.Scope, h *config.Hook, ev *event.Event, deliver
 		req.Header.Set("Content-Type", contentTypes[a.BodyType])
 	}
 	for _, name := range ct.HeaderNames {
-		hv, hview, err := scope.RenderView(ct.Headers[name])
+		hv, hview, err := renderView(scope, ct.Headers[name])
 		if err != nil {
 			return nil, fmt.Errorf("headers.%s: %w", name, err)
 		}
@@ -206,7 +240,7 @@ func httpRequest(scope *template.Scope, h *config.Hook, ev *event.Event, deliver
 		}
 	}
 	for i, t := range ct.Secrets {
-		s, err := scope.Render(t)
+		s, err := render(scope, t)
 		if err != nil {
 			return nil, fmt.Errorf("sign.secret[%d]: %w", i, err)
 		}
@@ -225,7 +259,7 @@ func httpRequest(scope *template.Scope, h *config.Hook, ev *event.Event, deliver
 func renderBody(scope *template.Scope, a *config.HTTP, ct *config.HTTPTemplates, ev *event.Event) ([]byte, string, error) {
 	switch {
 	case ct.Body != nil:
-		s, view, err := scope.RenderView(ct.Body)
+		s, view, err := renderView(scope, ct.Body)
 		return []byte(s), view, err
 	case ct.Tree != nil:
 		v, tv, err := renderTree(scope, ct.Tree)
@@ -258,7 +292,7 @@ func renderBody(scope *template.Scope, a *config.HTTP, ct *config.HTTPTemplates,
 func renderTree(scope *template.Scope, v any) (any, any, error) {
 	switch x := v.(type) {
 	case *template.Template:
-		out, view, err := scope.RenderView(x)
+		out, view, err := renderView(scope, x)
 		return out, view, err
 	case map[string]any:
 		out, view := make(map[string]any, len(x)), make(map[string]any, len(x))
@@ -396,7 +430,7 @@ func command(scope *template.Scope, h *config.Hook, ev *event.Event, opts Option
 	if ct == nil {
 		return nil, errors.New("the hook was not validated")
 	}
-	cmd := &Command{Dir: a.Workdir, Timeout: a.Timeout.D()}
+	cmd := &Command{Dir: a.Workdir, Timeout: a.Timeout.D(), KeepChildren: a.KeepChildren, StderrTail: true}
 	if cmd.Timeout == 0 {
 		cmd.Timeout = config.DefaultExecTimeout
 	}
@@ -406,7 +440,7 @@ func command(scope *template.Scope, h *config.Hook, ev *event.Event, opts Option
 	} else {
 		cmd.Argv, v.argv = []string{a.Command}, []string{a.Command}
 		for i, t := range ct.Args {
-			s, sv, err := scope.RenderView(t)
+			s, sv, err := renderView(scope, t)
 			if err != nil {
 				return nil, fmt.Errorf("args[%d]: %w", i, err)
 			}
@@ -416,7 +450,7 @@ func command(scope *template.Scope, h *config.Hook, ev *event.Event, opts Option
 	extra := append(ev.Env(), "HOOKPOINT_HOOK="+h.ID)
 	v.extra = slices.Clone(extra)
 	for _, name := range ct.EnvNames {
-		s, sv, err := scope.RenderView(ct.Env[name])
+		s, sv, err := renderView(scope, ct.Env[name])
 		if err != nil {
 			return nil, fmt.Errorf("env.%s: %w", name, err)
 		}

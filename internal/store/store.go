@@ -42,19 +42,22 @@ var ErrSchemaTooNew = errors.New("the database schema is newer than this hookpoi
 
 // Event is an accepted event and what its hooks decided.
 type Event struct {
-	ID             string         `json:"id"`
-	Type           string         `json:"type"`
-	Source         string         `json:"source"`
-	Subject        string         `json:"subject,omitempty"`
-	Status         string         `json:"status,omitempty"`
-	Gate           bool           `json:"gate"`
-	RunID          string         `json:"run_id,omitempty"`
-	RunJob         string         `json:"run_job,omitempty"`
-	RunKind        string         `json:"run_kind,omitempty"`
-	Time           time.Time      `json:"time"`
-	Data           map[string]any `json:"data,omitempty"` // numbers read back as json.Number
-	ReceivedAt     time.Time      `json:"received_at"`
-	IdempotencyKey string         `json:"idempotency_key,omitempty"`
+	ID      string         `json:"id"`
+	Type    string         `json:"type"`
+	Source  string         `json:"source"`
+	Subject string         `json:"subject,omitempty"`
+	Status  string         `json:"status,omitempty"`
+	Gate    bool           `json:"gate"`
+	RunID   string         `json:"run_id,omitempty"`
+	RunJob  string         `json:"run_job,omitempty"`
+	RunKind string         `json:"run_kind,omitempty"`
+	Time    time.Time      `json:"time"`
+	Data    map[string]any `json:"data,omitempty"` // numbers read back as json.Number
+	// SourceEnv holds the variables an adapter read under the tool's own names, passed
+	// to exec hooks as they are.
+	SourceEnv      map[string]string `json:"source_env,omitempty"`
+	ReceivedAt     time.Time         `json:"received_at"`
+	IdempotencyKey string            `json:"idempotency_key,omitempty"`
 	// Origin says how the event came: "api", "ingest/xo", "fleet", "server" (events the
 	// server emits itself, such as hookpoint.hook.disabled).
 	Origin string `json:"origin"`
@@ -114,6 +117,25 @@ type HookState struct {
 	FailingSince   *time.Time
 	LastSuccessAt  *time.Time
 	LastOutcome    string
+}
+
+// AfterOutcome returns the state after one attempt's outcome, as RecordHookOutcome
+// stores it; the drivers share it so that they decide alike.
+func (s HookState) AfterOutcome(ok bool, outcome string, at time.Time, disableAfter time.Duration) HookState {
+	s.LastOutcome = outcome
+	if ok {
+		s.LastSuccessAt = &at
+		s.FailingSince = nil
+		return s
+	}
+	if s.FailingSince == nil {
+		s.FailingSince = &at
+	}
+	if s.Enabled && disableAfter > 0 && !s.FailingSince.After(at.Add(-disableAfter)) {
+		s.Enabled = false
+		s.DisabledReason = "failing since " + s.FailingSince.UTC().Format(time.RFC3339) + " without a success"
+	}
+	return s
 }
 
 // Secret is one encrypted secret of an API-managed hook (auth.token, auth.password,
@@ -254,6 +276,13 @@ type Queries interface {
 	// DeleteHook deletes the hook and its secrets; its deliveries and versions stay.
 	DeleteHook(ctx context.Context, id string) error
 	SetHookState(ctx context.Context, id string, st HookState) error
+	// RecordHookOutcome applies one attempt's outcome to the hook's state atomically
+	// and returns the state before and after: on success LastSuccessAt = at and
+	// FailingSince = nil; on failure FailingSince = FailingSince or at, and when the
+	// hook is enabled and FailingSince is at or before at - disableAfter (disableAfter >
+	// 0), Enabled = false with DisabledReason "failing since <RFC 3339 time> without a
+	// success". LastOutcome = outcome. ErrNotFound when there is no such hook.
+	RecordHookOutcome(ctx context.Context, id string, ok bool, outcome string, at time.Time, disableAfter time.Duration) (before, after HookState, err error)
 	// PutSecrets replaces the hook's whole set (an empty set deletes them all).
 	PutSecrets(ctx context.Context, hookID string, secrets []Secret) error
 	GetSecrets(ctx context.Context, hookID string) ([]Secret, error)

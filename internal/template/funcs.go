@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"reflect"
@@ -13,28 +12,17 @@ import (
 
 	"github.com/hookpoint/hookpoint/internal/event"
 	"github.com/hookpoint/hookpoint/internal/jsonwrite"
+	"github.com/hookpoint/hookpoint/internal/safefile"
 )
 
-// maxSecretFile bounds what the file function reads.
-const maxSecretFile = 64 << 10
+// MaxSecretFile bounds what the file function reads.
+const MaxSecretFile = 64 << 10
 
 func defaultLookupEnv(name string) (string, bool) { return os.LookupEnv(name) }
 
-func defaultReadFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxSecretFile {
-		return nil, fmt.Errorf("larger than %d bytes", maxSecretFile)
-	}
-	return b, nil
-}
+// defaultReadFile reads a secret file: a regular file only (a FIFO is not waited on, a
+// device not read), of at most MaxSecretFile bytes.
+func defaultReadFile(path string) ([]byte, error) { return safefile.ReadFile(path, MaxSecretFile) }
 
 // stubFuncs makes every name known at parse time; the functions are bound to one
 // execution at a time by boundFuncs.
@@ -64,13 +52,22 @@ func boundFuncs(b *binding) ttemplate.FuncMap {
 		"file": func(path string) (string, error) {
 			raw, err := b.scope.readFile(path)
 			if err != nil {
-				var pe *os.PathError
-				if errors.As(err, &pe) {
-					err = pe.Err
-				}
-				return "", fmt.Errorf("file %q: %v", path, err)
+				return "", fmt.Errorf("file %q: %v", path, safefile.Reason(err))
 			}
 			v := strings.TrimRight(string(raw), "\r\n")
+			b.scope.AddSecret(v)
+			return v, nil
+		},
+		// secret reads a secret of the hook set through the server's API (stored
+		// encrypted); config-file hooks use env and file instead.
+		"secret": func(name string) (string, error) {
+			if b.scope.lookupSecret == nil {
+				return "", fmt.Errorf("secret %q: only hooks managed through the server's API have stored secrets; use env or file in a config file", name)
+			}
+			v, ok := b.scope.lookupSecret(name)
+			if !ok {
+				return "", fmt.Errorf("secret %q: the hook has no secret of that name", name)
+			}
 			b.scope.AddSecret(v)
 			return v, nil
 		},

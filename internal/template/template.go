@@ -73,10 +73,10 @@ type Template struct {
 	pool     sync.Pool // of *instance
 }
 
-// Ref is a reference to a secret source found in a template: env "NAME" or file "PATH"
-// with a constant argument.
+// Ref is a reference to a secret source found in a template: env "NAME", file "PATH" or
+// secret "NAME" with a constant argument.
 type Ref struct {
-	Func string // "env" or "file"
+	Func string // "env", "file" or "secret"
 	Arg  string
 }
 
@@ -130,7 +130,7 @@ func Parse(name, src string, kind Kind) (*Template, error) {
 				if len(x.Args) == 2 {
 					id, ok1 := x.Args[0].(*parse.IdentifierNode)
 					s, ok2 := x.Args[1].(*parse.StringNode)
-					if ok1 && ok2 && (id.Ident == "env" || id.Ident == "file") {
+					if ok1 && ok2 && (id.Ident == "env" || id.Ident == "file" || id.Ident == "secret") {
 						t.refs = append(t.refs, Ref{Func: id.Ident, Arg: s.Text})
 					}
 				}
@@ -226,6 +226,9 @@ type Scope struct {
 	data      map[string]any
 	lookupEnv func(string) (string, bool)
 	readFile  func(string) ([]byte, error)
+	// lookupSecret reads the stored secrets of a hook managed through the API; nil for
+	// config-file hooks.
+	lookupSecret func(string) (string, bool)
 	// secrets holds every secret read and every value computed from one.
 	secrets   []string
 	secretSet map[string]struct{}
@@ -246,6 +249,13 @@ func (s *Scope) WithSecretSources(lookupEnv func(string) (string, bool), readFil
 	if readFile != nil {
 		s.readFile = readFile
 	}
+	return s
+}
+
+// WithStoredSecrets lets the secret function read the stored secrets of a hook managed
+// through the server's API.
+func (s *Scope) WithStoredSecrets(lookup func(string) (string, bool)) *Scope {
+	s.lookupSecret = lookup
 	return s
 }
 
@@ -352,17 +362,134 @@ func (s *Scope) render(t *Template) (*ctxWriter, error) {
 	return w, nil
 }
 
-// cleanErr strips text/template's "template: " prefix and the internal escaper's name.
+// cleanErr strips text/template's "template: " prefix and the internal escaper's name,
+// and says an error of execution in words: the action that failed, then what went wrong,
+// without the template's name (the caller names the field), its position or Go types.
 func cleanErr(err error) error {
 	var ee ttemplate.ExecError
 	msg := err.Error()
-	if errors.As(err, &ee) {
-		msg = ee.Err.Error()
+	if !errors.As(err, &ee) {
+		return errors.New(escaperNoiseRE.ReplaceAllString(strings.TrimPrefix(msg, "template: "), ""))
 	}
-	msg = strings.TrimPrefix(msg, "template: ")
+	msg = strings.TrimPrefix(ee.Err.Error(), "template: ")
 	msg = escaperNoiseRE.ReplaceAllString(msg, "")
 	msg = strings.ReplaceAll(msg, " | "+escapeFunc, "")
-	return errors.New(msg)
+	msg = execPlaceRE.ReplaceAllString(msg, "$1")
+	node, what, fn := "", msg, ""
+	if m := execAtRE.FindStringSubmatch(msg); m != nil {
+		node, what = m[1], m[2]
+	}
+	if m := callingRE.FindStringSubmatch(what); m != nil {
+		fn, what = m[1], m[2]
+		if strings.HasPrefix(node, fn+" ") && strings.HasPrefix(what, node) {
+			return errors.New(what) // the function's own error names it: env "X": ...
+		}
+	}
+	said := false
+	for _, r := range execWords {
+		if m := r.re.FindStringSubmatch(what); m != nil {
+			what, said = r.say(node, fn, m), true
+			break
+		}
+	}
+	if !said && fn != "" && !strings.HasPrefix(what, fn+" ") {
+		what = fn + ": " + what
+	}
+	if node == "" {
+		return errors.New(what)
+	}
+	if !strings.HasPrefix(node, "{{") {
+		node = "{{" + node + "}}"
+	}
+	return errors.New(node + ": " + what)
+}
+
+var (
+	// execPlaceRE is the place text/template puts first: name:line:column.
+	execPlaceRE = regexp.MustCompile(`^(?s).*?:\d+:\d+: (executing ")`)
+	execAtRE    = regexp.MustCompile(`^(?s)executing "[^"]*" at <(.*?)>: (.*)$`)
+	callingRE   = regexp.MustCompile(`^(?s)error calling (\S+): (.*)$`)
+)
+
+// execWords says text/template's errors of execution in words. say gets the action, the
+// function whose call failed (or "") and the submatches.
+var execWords = []struct {
+	re  *regexp.Regexp
+	say func(node, fn string, m []string) string
+}{
+	{regexp.MustCompile(`^nil pointer evaluating .*\.(\w+)$`), func(node, _ string, m []string) string {
+		if before, ok := fieldBefore(node, m[1]); ok {
+			return fmt.Sprintf("%s has no value, so .%s cannot be read", before, m[1])
+		}
+		return fmt.Sprintf("the value has none, so .%s cannot be read", m[1])
+	}},
+	{regexp.MustCompile(`^can't evaluate field (\w+) in type .*$`), func(node, _ string, m []string) string {
+		if before, ok := fieldBefore(node, m[1]); ok {
+			return fmt.Sprintf("%s is not an object, so .%s cannot be read", before, m[1])
+		}
+		return fmt.Sprintf("the value is not an object, so .%s cannot be read", m[1])
+	}},
+	{regexp.MustCompile(`^len of (?:type (.*)|nil pointer)$`), func(_, _ string, m []string) string {
+		if m[1] == "" {
+			return "a value that is not set has no length"
+		}
+		return goTypeWords(m[1]) + " has no length"
+	}},
+	{regexp.MustCompile(`^incompatible types for comparison: (.*) and (.*)$`), func(_, _ string, m []string) string {
+		return fmt.Sprintf("cannot compare %s with %s", goTypeWords(m[1]), goTypeWords(m[2]))
+	}},
+	{regexp.MustCompile(`^non-comparable type .*: (.*)$`), func(_, _ string, m []string) string {
+		return goTypeWords(m[1]) + " cannot be compared"
+	}},
+	{regexp.MustCompile(`^non-function (.*) of type .*$`), func(_, _ string, m []string) string { return m[1] + " is not a function" }},
+	{regexp.MustCompile(`^call of nil$`), func(_, _ string, _ []string) string { return "there is nothing to call" }},
+	{regexp.MustCompile(`^wrong type for value; expected (.*); got (.*)$`), func(_, _ string, m []string) string {
+		return fmt.Sprintf("expected %s, got %s", bare(goTypeWords(m[1])), goTypeWords(m[2]))
+	}},
+	{regexp.MustCompile(`^expected (string|integer|float|bool); found (.*)$`), func(_, _ string, m []string) string {
+		return fmt.Sprintf("expected %s, found %s", bare(goTypeWords(m[1])), m[2])
+	}},
+	{regexp.MustCompile(`^\w+ is not a method but has arguments$`), func(node, _ string, _ []string) string { return node + " takes no arguments" }},
+	{regexp.MustCompile(`^wrong number of args for (\S+): want (at least )?(\d+) got (\d+)$`), func(_, _ string, m []string) string {
+		s := "s"
+		if m[3] == "1" {
+			s = ""
+		}
+		return fmt.Sprintf("%s takes %s%s argument%s, got %s", m[1], m[2], m[3], s, m[4])
+	}},
+}
+
+// fieldBefore returns the part of a field chain (.data.x.y) before .field.
+func fieldBefore(node, field string) (string, bool) {
+	i := strings.Index(node+".", "."+field+".")
+	if i <= 0 || strings.ContainsAny(node[:i], " ()") {
+		return "", false
+	}
+	return node[:i], true
+}
+
+// goTypeWords says a Go type of a template value in words.
+func goTypeWords(t string) string {
+	switch {
+	case strings.HasPrefix(t, "[]"):
+		return "a list"
+	case strings.HasPrefix(t, "map["):
+		return "an object"
+	case t == "string":
+		return "text"
+	case t == "bool":
+		return "true or false"
+	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"), strings.HasPrefix(t, "float"), t == "integer":
+		return "a number"
+	}
+	return "a value"
+}
+
+// bare drops the article of a word from goTypeWords.
+func bare(w string) string {
+	w, _ = strings.CutPrefix(w, "a ")
+	w, _ = strings.CutPrefix(w, "an ")
+	return w
 }
 
 // ctxWriter collects the output and knows, for the output so far, in which context the

@@ -357,7 +357,7 @@ func TestFileReal(t *testing.T) {
 	path := dir + "/whsec"
 	writeFile(t, path, "whsec_abc\n")
 	big := dir + "/big"
-	writeFile(t, big, strings.Repeat("x", maxSecretFile+1))
+	writeFile(t, big, strings.Repeat("x", MaxSecretFile+1))
 
 	s := NewScope(nil)
 	out, err := s.Render(MustParse("a", `{{file "`+path+`"}}`, Text))

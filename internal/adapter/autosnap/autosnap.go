@@ -3,6 +3,7 @@
 package autosnap
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -27,7 +28,8 @@ var Phases = []string{
 // Event returns the event for the phase in environ (NAME=VALUE pairs, as os.Environ
 // gives them); every CV4PVE_AUTOSNAP_ variable in it, documented or not, becomes data.
 // phase overrides CV4PVE_AUTOSNAP_PHASE when not empty. Bad invocations give an
-// *adapter.UsageError.
+// *adapter.UsageError. A phase it does not know (one a newer AutoSnap added) gives the
+// event of that phase, a notification, and an *adapter.Unknown.
 func Event(phase string, environ []string) (*event.Event, error) {
 	all := map[string]string{}
 	vars := map[string]string{}
@@ -48,8 +50,11 @@ func Event(phase string, environ []string) (*event.Event, error) {
 	if phase == "" {
 		return nil, adapter.Usagef("autosnap: %sPHASE is not set; run hookpoint autosnap as cv4pve-autosnap's hook script (phases: %s)", Prefix, strings.Join(Phases, ", "))
 	}
-	if !slices.Contains(Phases, phase) {
-		return nil, adapter.Usagef("autosnap: unknown phase %q; phases: %s", phase, strings.Join(Phases, ", "))
+	known := slices.Contains(Phases, phase)
+	if !known {
+		if err := adapter.Token("autosnap: phase", phase); err != nil {
+			return nil, err
+		}
 	}
 	for _, name := range []string{"VMID", "KEEP", "VMSTATE", "STATE"} {
 		if v := env(Prefix + name); v != "" {
@@ -58,14 +63,14 @@ func Event(phase string, environ []string) (*event.Event, error) {
 			}
 		}
 	}
-	if strings.HasPrefix(phase, "snap-create") || strings.HasPrefix(phase, "snap-remove") {
+	if known && (strings.HasPrefix(phase, "snap-create") || strings.HasPrefix(phase, "snap-remove")) {
 		if env(Prefix+"VMID") == "" {
 			return nil, adapter.Usagef("autosnap: phase %s needs %sVMID", phase, Prefix)
 		}
 	}
 	ev := event.New("autosnap." + phase)
 	ev.Source = "cv4pve-autosnap"
-	ev.Gate = strings.HasSuffix(phase, "-pre")
+	ev.Gate = known && strings.HasSuffix(phase, "-pre")
 	ev.Status = status(phase, env(Prefix+"STATE"))
 	ev.SourceEnv = vars
 	for name, v := range vars {
@@ -83,7 +88,25 @@ func Event(phase string, environ []string) (*event.Event, error) {
 		ev.Subject = env(Prefix + "LABEL")
 	}
 	ev.Run = event.Run{ID: adapter.RunID(env, "autosnap", ev.ID), Job: env(Prefix + "LABEL"), Kind: "autosnap"}
+	if !known {
+		return ev, &adapter.Unknown{Msg: fmt.Sprintf("autosnap: unknown phase %q (this version knows %s): fired %s as a notification with the CV4PVE_AUTOSNAP_* variables",
+			phase, strings.Join(Phases, ", "), ev.Type)}
+	}
 	return ev, nil
+}
+
+// Events lists the event types this adapter makes, one per phase, with every status the
+// phase can carry: the rule of status applied to each value CV4PVE_AUTOSNAP_STATE can
+// take (unset, 0 and 1).
+func Events() []adapter.EventSpec {
+	out := make([]adapter.EventSpec, len(Phases))
+	for i, phase := range Phases {
+		out[i].Type = "autosnap." + phase
+		for _, state := range []string{"", "0", "1"} {
+			out[i].AddStatus(status(phase, state))
+		}
+	}
+	return out
 }
 
 // status: aborts fail; post and end phases follow CV4PVE_AUTOSNAP_STATE (1 succeeded,

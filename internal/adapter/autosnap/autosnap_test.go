@@ -184,8 +184,9 @@ func TestBadInvocations(t *testing.T) {
 	}{
 		{"no phase", "", []string{"PATH=/usr/bin"}, []string{"CV4PVE_AUTOSNAP_PHASE is not set", "hook script", "snap-job-start", "snap-remove-abort"}},
 		{"empty phase variable", "", []string{"CV4PVE_AUTOSNAP_PHASE="}, []string{"CV4PVE_AUTOSNAP_PHASE is not set"}},
-		{"unknown phase", "", environ("SnapCreatePre", true, "1"), []string{`unknown phase "SnapCreatePre"`, "phases: snap-job-start"}},
-		{"unknown --phase", "snap-create", environ("snap-create-pre", true, "1"), []string{`unknown phase "snap-create"`}},
+		{"phase with a space", "", environ("snap create", true, "1"), []string{`phase "snap create": must be letters, digits`}},
+		{"--phase with a slash", "snap/create", environ("snap-create-pre", true, "1"), []string{`phase "snap/create"`}},
+		{"phase with a dot", "", environ("snap.create", true, "1"), []string{`phase "snap.create"`}},
 		{"guest phase without VMID", "", environ("snap-create-pre", false, "1"), []string{"snap-create-pre needs CV4PVE_AUTOSNAP_VMID"}},
 		{"remove phase without VMID", "", environ("snap-remove-post", false, "1"), []string{"snap-remove-post needs CV4PVE_AUTOSNAP_VMID"}},
 		{"non-numeric VMID", "", environ("snap-create-post", true, "1", "CV4PVE_AUTOSNAP_VMID=web01"), []string{"CV4PVE_AUTOSNAP_VMID must be a non-negative whole number", `"web01"`}},
@@ -251,4 +252,42 @@ func TestRunID(t *testing.T) {
 			t.Errorf("run id %q, want it to start with %q", a.Run.ID, want)
 		}
 	})
+}
+
+// A phase this version does not know (a newer AutoSnap's) fires as a notification with
+// the variables, and says so; the VMID a known guest phase needs is not required.
+func TestUnknownPhase(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, phase string
+		env         []string
+		status      string
+	}{
+		{"from the variable", "", environ("snap-verify-pre", false, ""), event.StatusNone},
+		{"from --phase", "snap-verify-post", environ("snap-create-pre", true, "0"), event.StatusFail},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ev, err := Event(tc.phase, tc.env)
+			var unk *adapter.Unknown
+			if !errors.As(err, &unk) || ev == nil {
+				t.Fatalf("Event = %v, %v; want an event and an *adapter.Unknown", ev, err)
+			}
+			phase := tc.phase
+			if phase == "" {
+				phase = "snap-verify-pre"
+			}
+			if ev.Type != "autosnap."+phase || ev.Gate || ev.Status != tc.status || ev.Data["phase"] != phase || ev.Data["label"] != "daily" {
+				t.Errorf("event %s gate %v status %q data %v; want autosnap.%s, a notification with the variables", ev.Type, ev.Gate, ev.Status, ev.Data, phase)
+			}
+			if err := ev.Validate(); err != nil {
+				t.Error(err)
+			}
+			for _, w := range []string{"autosnap: unknown phase", phase, "snap-job-start", "notification"} {
+				if !strings.Contains(unk.Msg, w) {
+					t.Errorf("message %q, want it to say %q", unk.Msg, w)
+				}
+			}
+		})
+	}
 }

@@ -4,6 +4,9 @@
 package jetbackup
 
 import (
+	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -61,6 +64,29 @@ var layouts = map[string]map[string][]field{
 // Types lists the hook types in documentation order.
 var Types = []string{"backup", "backup-account", "clone", "clone-account", "restore", "download"}
 
+// Positions are the two points of a job a hook script is called at.
+var Positions = []string{"pre", "post"}
+
+// Events lists the event types this adapter makes, jetbackup.<type>.<position>, with
+// every status each can carry: pre events none, post events the status of every queue
+// status, and none for a queue status the documentation does not list.
+func Events() []adapter.EventSpec {
+	var out []adapter.EventSpec
+	for _, typ := range Types {
+		for _, pos := range Positions {
+			e := adapter.EventSpec{Type: "jetbackup." + typ + "." + pos}
+			if pos == "post" {
+				for _, code := range QueueStatusCodes() {
+					e.AddStatus(eventStatus(QueueStatusName(code)))
+				}
+			}
+			e.AddStatus(eventStatus(QueueStatusName(-1)))
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // Usage returns the expected arguments of a type and position, for messages.
 func Usage(typ, pos string) string {
 	fs := layouts[typ][pos]
@@ -75,7 +101,9 @@ func Usage(typ, pos string) string {
 }
 
 // Event returns the event for one invocation: args are what follows `hookpoint
-// jetbackup`. Bad invocations give an *adapter.UsageError.
+// jetbackup`. Bad invocations give an *adapter.UsageError. A hook type it does not know
+// (one a newer JetBackup added) gives the event of that type, a notification with the
+// arguments as they came in data.args, and an *adapter.Unknown.
 func Event(args []string, env adapter.Env) (*event.Event, error) {
 	if len(args) < 2 {
 		return nil, adapter.Usagef("jetbackup: expected <type> <pre|post> ARGS...; types: %s", strings.Join(Types, ", "))
@@ -83,7 +111,7 @@ func Event(args []string, env adapter.Env) (*event.Event, error) {
 	typ, pos, rest := args[0], args[1], args[2:]
 	byPos, ok := layouts[typ]
 	if !ok {
-		return nil, adapter.Usagef("jetbackup: unknown hook type %q; types: %s", typ, strings.Join(Types, ", "))
+		return unknown(typ, pos, rest, env)
 	}
 	fields, ok := byPos[pos]
 	if !ok {
@@ -121,6 +149,26 @@ func Event(args []string, env adapter.Env) (*event.Event, error) {
 	job, _ := ev.Data["job_name"].(string)
 	ev.Run = event.Run{ID: runID, Job: job, Kind: "jetbackup"}
 	return ev, nil
+}
+
+// unknown makes the event of a hook type this version does not know.
+func unknown(typ, pos string, args []string, env adapter.Env) (*event.Event, error) {
+	if err := adapter.Token("jetbackup: hook type", typ); err != nil {
+		return nil, err
+	}
+	if err := adapter.Token("jetbackup: position", pos); err != nil {
+		return nil, err
+	}
+	ev := event.New("jetbackup." + typ + "." + pos)
+	ev.Source = "jetbackup"
+	ev.Data["hook_type"], ev.Data["position"], ev.Data["args"] = typ, pos, slices.Clone(args)
+	ev.SourceEnv = map[string]string{}
+	for i, v := range args {
+		ev.SourceEnv["JETBACKUP_ARG_"+strconv.Itoa(i+1)] = v
+	}
+	ev.Run = event.Run{ID: adapter.RunID(env, "jetbackup", ev.ID), Kind: "jetbackup"}
+	return ev, &adapter.Unknown{Msg: fmt.Sprintf("jetbackup: unknown hook type %q (this version knows %s): fired %s as a notification with the arguments in data.args",
+		typ, strings.Join(Types, ", "), ev.Type)}
 }
 
 // fillOptional checks the argument count. Account fields that only account jobs have may

@@ -458,7 +458,8 @@ func TestBadInvocations(t *testing.T) {
 	}{
 		{"no arguments", nil, []string{"expected <type> <pre|post> ARGS...", "types: backup, backup-account, clone, clone-account, restore, download"}},
 		{"type only", []string{"backup"}, []string{"expected <type> <pre|post> ARGS..."}},
-		{"unknown type", []string{"snapshot", "pre", "1"}, []string{`unknown hook type "snapshot"`, "types: backup, backup-account"}},
+		{"type with a slash", []string{"snap/shot", "pre", "1"}, []string{`hook type "snap/shot": must be letters, digits`}},
+		{"unknown type, position with a space", []string{"snapshot", "p re", "1"}, []string{`position "p re"`}},
 		{"unknown position", []string{"backup", "during", jobID}, []string{`position "during" is neither pre nor post`}},
 		{"position in capitals", []string{"backup", "PRE", jobID}, []string{`position "PRE" is neither pre nor post`}},
 		{"no arguments after the position", []string{"backup", "pre"}, []string{"too few arguments: got 0, want 8", backupPre}},
@@ -524,5 +525,30 @@ func TestRunID(t *testing.T) {
 	}
 	if pre.Run.ID != "jetbackup-"+logID || post.Run.ID != pre.Run.ID {
 		t.Errorf("run ids %q and %q, want both jetbackup-%s", pre.Run.ID, post.Run.ID, logID)
+	}
+}
+
+// A hook type this version does not know (a newer JetBackup's) fires as a notification
+// with the arguments as they came, and says so.
+func TestUnknownType(t *testing.T) {
+	t.Parallel()
+	ev, err := Event([]string{"snapshot", "pre", jobID, "Nightly snap", logID}, noEnv)
+	var unk *adapter.Unknown
+	if !errors.As(err, &unk) || ev == nil {
+		t.Fatalf("Event = %v, %v; want an event and an *adapter.Unknown", ev, err)
+	}
+	if ev.Type != "jetbackup.snapshot.pre" || ev.Gate || ev.Status != event.StatusNone {
+		t.Errorf("event %s gate %v status %q, want jetbackup.snapshot.pre, a notification", ev.Type, ev.Gate, ev.Status)
+	}
+	if !reflect.DeepEqual(ev.Data["args"], []string{jobID, "Nightly snap", logID}) || ev.Data["hook_type"] != "snapshot" || ev.Data["position"] != "pre" {
+		t.Errorf("data %v, want the raw arguments, type and position", ev.Data)
+	}
+	if ev.SourceEnv["JETBACKUP_ARG_2"] != "Nightly snap" {
+		t.Errorf("source env %v, want JETBACKUP_ARG_<n>", ev.SourceEnv)
+	}
+	for _, w := range []string{`unknown hook type "snapshot"`, "backup, backup-account", "notification"} {
+		if !strings.Contains(unk.Msg, w) {
+			t.Errorf("message %q, want it to say %q", unk.Msg, w)
+		}
 	}
 }

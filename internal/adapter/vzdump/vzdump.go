@@ -4,6 +4,7 @@
 package vzdump
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -43,6 +44,16 @@ var Modes = []string{"snapshot", "suspend", "stop"}
 // EnvVars are the variables vzdump sets for its hook script, passed on to exec hooks.
 var EnvVars = []string{"VMTYPE", "DUMPDIR", "STOREID", "HOSTNAME", "TARGET", "LOGFILE"}
 
+// Events lists the event types this adapter makes, one per phase, with the status each
+// carries.
+func Events() []adapter.EventSpec {
+	out := make([]adapter.EventSpec, len(Phases))
+	for i, p := range Phases {
+		out[i] = adapter.EventSpec{Type: "vzdump." + p.Name, Statuses: []string{p.Status}}
+	}
+	return out
+}
+
 func lookup(name string) (Phase, bool) {
 	for _, p := range Phases {
 		if p.Name == name {
@@ -61,14 +72,15 @@ func names() string {
 }
 
 // Event returns the event for one invocation. Bad invocations give an
-// *adapter.UsageError.
+// *adapter.UsageError. A phase it does not know (one a newer vzdump added) gives the
+// event of that phase, a notification with what could be read, and an *adapter.Unknown.
 func Event(args []string, env adapter.Env) (*event.Event, error) {
 	if len(args) == 0 {
 		return nil, adapter.Usagef("vzdump: expected <phase> [<mode> <vmid>]; phases: %s", names())
 	}
 	p, ok := lookup(args[0])
 	if !ok {
-		return nil, adapter.Usagef("vzdump: unknown phase %q; phases: %s", args[0], names())
+		return unknown(args, env)
 	}
 	ev := event.New("vzdump." + p.Name)
 	ev.Source, ev.Gate, ev.Status = "vzdump", p.Gate, p.Status
@@ -92,6 +104,12 @@ func Event(args []string, env adapter.Env) (*event.Event, error) {
 		}
 		ev.Subject = "job"
 	}
+	withEnv(ev, env)
+	return ev, nil
+}
+
+// withEnv adds vzdump's variables and the run.
+func withEnv(ev *event.Event, env adapter.Env) {
 	ev.SourceEnv = map[string]string{}
 	for _, name := range EnvVars {
 		v := env(name)
@@ -101,5 +119,36 @@ func Event(args []string, env adapter.Env) (*event.Event, error) {
 		}
 	}
 	ev.Run = event.Run{ID: adapter.RunID(env, "vzdump", ev.ID), Job: "vzdump", Kind: "vzdump"}
-	return ev, nil
+}
+
+// unknown makes the event of a phase this version does not know: not a gate, no status;
+// <mode> <vmid> are read as such when they look like them, other arguments are kept as
+// they came in data.args.
+func unknown(args []string, env adapter.Env) (*event.Event, error) {
+	phase, rest := args[0], args[1:]
+	if err := adapter.Token("vzdump: phase", phase); err != nil {
+		return nil, err
+	}
+	ev := event.New("vzdump." + phase)
+	ev.Source = "vzdump"
+	ev.Data["phase"] = phase
+	ev.Subject = "job"
+	_, vmidErr := adapter.Uint("vmid", safeIndex(rest, 1))
+	switch {
+	case len(rest) == 2 && slices.Contains(Modes, rest[0]) && vmidErr == nil:
+		ev.Data["mode"], ev.Data["vmid"] = rest[0], rest[1]
+		ev.Subject = rest[1]
+	case len(rest) > 0:
+		ev.Data["args"] = slices.Clone(rest)
+	}
+	withEnv(ev, env)
+	return ev, &adapter.Unknown{Msg: fmt.Sprintf("vzdump: unknown phase %q (this version knows %s): fired %s as a notification with what it could read",
+		phase, names(), ev.Type)}
+}
+
+func safeIndex(s []string, i int) string {
+	if i < len(s) {
+		return s[i]
+	}
+	return ""
 }

@@ -148,8 +148,9 @@ func TestBadInvocations(t *testing.T) {
 		want []string // in the message
 	}{
 		{"no arguments", nil, []string{"expected <phase> [<mode> <vmid>]", "job-init", "post-restart"}},
-		{"unknown phase", []string{"backup-begin", "snapshot", "100"}, []string{`unknown phase "backup-begin"`, "phases: job-init, job-start"}},
-		{"empty phase", []string{""}, []string{`unknown phase ""`}},
+		{"phase with a space", []string{"backup begin", "snapshot", "100"}, []string{`phase "backup begin": must be letters, digits`}},
+		{"phase with a slash", []string{"../backup"}, []string{`phase "../backup"`}},
+		{"empty phase", []string{""}, []string{`phase ""`}},
 		{"guest phase without mode and vmid", []string{"backup-start"}, []string{"backup-start expects <mode> <vmid>", "got 0"}},
 		{"guest phase without vmid", []string{"backup-end", "snapshot"}, []string{"backup-end expects <mode> <vmid>", "got 1"}},
 		{"guest phase with an extra argument", []string{"log-end", "snapshot", "100", "x"}, []string{"log-end expects <mode> <vmid>", "got 3"}},
@@ -222,4 +223,48 @@ func TestRunID(t *testing.T) {
 			t.Errorf("run id %q, want it to start with %q", start.Run.ID, want)
 		}
 	})
+}
+
+// A phase this version does not know (a newer vzdump's) fires vzdump.<phase> as a
+// notification with what could be read, and says so.
+func TestUnknownPhase(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		data    map[string]any
+		subject string
+	}{
+		{"job phase", []string{"job-verify"}, map[string]any{}, "job"},
+		{"guest phase", []string{"backup-verify", "snapshot", "100"}, map[string]any{"mode": "snapshot", "vmid": "100"}, "100"},
+		{"other arguments", []string{"backup-verify", "x", "y", "z"}, map[string]any{"args": []string{"x", "y", "z"}}, "job"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ev, err := Event(tc.args, mapEnv(guestEnv))
+			var unk *adapter.Unknown
+			if !errors.As(err, &unk) || ev == nil {
+				t.Fatalf("Event(%q) = %v, %v; want an event and an *adapter.Unknown", tc.args, ev, err)
+			}
+			if ev.Type != "vzdump."+tc.args[0] || ev.Gate || ev.Status != "" || ev.Subject != tc.subject {
+				t.Errorf("event %s gate %v status %q subject %q", ev.Type, ev.Gate, ev.Status, ev.Subject)
+			}
+			want := maps.Clone(tc.data)
+			want["phase"] = tc.args[0]
+			for k, v := range guestEnv {
+				want[strings.ToLower(k)] = v
+			}
+			if !reflect.DeepEqual(ev.Data, want) {
+				t.Errorf("data\n got %v\nwant %v", ev.Data, want)
+			}
+			if ev.SourceEnv["STOREID"] != "local" || ev.Run.Kind != "vzdump" {
+				t.Errorf("source env %v run %+v", ev.SourceEnv, ev.Run)
+			}
+			for _, w := range []string{"vzdump: unknown phase", tc.args[0], "job-init", "notification"} {
+				if !strings.Contains(unk.Msg, w) {
+					t.Errorf("message %q, want it to say %q", unk.Msg, w)
+				}
+			}
+		})
+	}
 }

@@ -127,6 +127,44 @@ func (s scanData) Scan(src any) error {
 	return nil
 }
 
+// jsonEnv is Event.SourceEnv as an argument: a JSON object, NULL for nil.
+type jsonEnv map[string]string
+
+func (m jsonEnv) Value() (driver.Value, error) {
+	if m == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(map[string]string(m))
+	if err != nil {
+		return nil, fmt.Errorf("event source_env: %w", err)
+	}
+	return string(b), nil
+}
+
+// scanEnv scans Event.SourceEnv.
+type scanEnv struct{ m *map[string]string }
+
+func (s scanEnv) Scan(src any) error {
+	var b []byte
+	switch v := src.(type) {
+	case nil:
+		*s.m = nil
+		return nil
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	default:
+		return fmt.Errorf("event source_env column holds %T", src)
+	}
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("event source_env: %w", err)
+	}
+	*s.m = m
+	return nil
+}
+
 // blob is a []byte argument for a NOT NULL BLOB column: nil is stored as empty.
 func blob(b []byte) []byte {
 	if b == nil {

@@ -10,13 +10,13 @@ import (
 )
 
 const eventColumns = `id, type, source, subject, status, gate, run_id, run_job, run_kind, time, data,
-	received_at, idempotency_key, origin, state, verdict, answer`
+	source_env, received_at, idempotency_key, origin, state, verdict, answer`
 
 func scanEvent(row interface{ Scan(...any) error }) (*store.Event, error) {
 	var e store.Event
 	var key sql.NullString
 	err := row.Scan(&e.ID, &e.Type, &e.Source, &e.Subject, &e.Status, &e.Gate, &e.RunID, &e.RunJob, &e.RunKind,
-		scanTime{&e.Time}, scanData{&e.Data}, scanTime{&e.ReceivedAt}, &key, &e.Origin, &e.State, &e.Verdict, &e.Answer)
+		scanTime{&e.Time}, scanData{&e.Data}, scanEnv{&e.SourceEnv}, scanTime{&e.ReceivedAt}, &key, &e.Origin, &e.State, &e.Verdict, &e.Answer)
 	if err != nil {
 		return nil, err
 	}
@@ -26,9 +26,9 @@ func scanEvent(row interface{ Scan(...any) error }) (*store.Event, error) {
 
 func (q *queries) InsertEvent(ctx context.Context, e *store.Event) error {
 	_, err := q.db.ExecContext(ctx, `INSERT INTO events (`+eventColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.ID, e.Type, e.Source, e.Subject, e.Status, e.Gate, e.RunID, e.RunJob, e.RunKind,
-		tm(e.Time), jsonData(e.Data), tm(e.ReceivedAt), nullText(e.IdempotencyKey), e.Origin, e.State, e.Verdict,
+		tm(e.Time), jsonData(e.Data), jsonEnv(e.SourceEnv), tm(e.ReceivedAt), nullText(e.IdempotencyKey), e.Origin, e.State, e.Verdict,
 		nullBlob(e.Answer))
 	return mapErr(err, "event "+e.ID)
 }

@@ -31,6 +31,12 @@ type Options struct {
 	// SkipMigrate opens the database as it is, applying no migration, for a caller that
 	// calls Migrate itself (hookpoint migrate --dry-run).
 	SkipMigrate bool
+	// Shared opens the database without taking its lock, for a short command that may
+	// run beside hookpoint serve (hookpoint token): SQLite serialises the two processes'
+	// writes, a writer waiting up to 10 s for the other. It still applies migrations,
+	// so that it works on a new file; the server, which is the same binary, finds them
+	// applied.
+	Shared bool
 	// Synchronous is SQLite's synchronous setting, "FULL" (the default) or "NORMAL".
 	//
 	// In WAL mode both keep the database consistent through any crash, and both keep
@@ -63,8 +69,8 @@ var (
 )
 
 // Open opens, creating it if needed, the database at path, locks it against a second
-// hookpoint serve, and applies the migrations hookpoint and River need, unless
-// opts.SkipMigrate. It refuses a database migrated by a newer hookpoint with
+// hookpoint serve (unless opts.Shared), and applies the migrations hookpoint and River
+// need (unless opts.SkipMigrate). It refuses a database migrated by a newer hookpoint with
 // store.ErrSchemaTooNew, and one in use with ErrInUse.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
@@ -87,9 +93,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 
-	lock, err := lockFile(abs)
-	if err != nil {
-		return nil, err
+	var lock *fileLock
+	if !opts.Shared {
+		if lock, err = lockFile(abs); err != nil {
+			return nil, err
+		}
 	}
 	s := &Store{path: abs, lock: lock, logger: logger}
 	if err := s.open(ctx, syncMode); err != nil {

@@ -445,3 +445,34 @@ func TestStoreCallInsideInTxWaitsForCtx(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestShared(t *testing.T) {
+	// hookpoint token beside a running hookpoint serve: a Shared open takes no lock,
+	// migrates a new file, and both processes' writes land.
+	t.Parallel()
+	path := tempPath(t)
+	shared := open(t, path, sqlite.Options{Shared: true}) // a new file: migrated
+	if err := shared.InsertToken(t.Context(), &store.Token{ID: "tok_1", Scope: store.ScopeAdmin, Hash: []byte("h1")}); err != nil {
+		t.Fatal(err)
+	}
+	server := open(t, path, sqlite.Options{})
+	shared2 := open(t, path, sqlite.Options{Shared: true}) // beside the server
+	if err := shared2.InsertToken(t.Context(), &store.Token{ID: "tok_2", Scope: store.ScopeEmit, Hash: []byte("h2")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := server.InsertToken(t.Context(), &store.Token{ID: "tok_3", Scope: store.ScopeRead, Hash: []byte("h3")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*sqlite.Store{shared, server, shared2} {
+		ts, err := s.ListTokens(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ts) != 3 {
+			t.Fatalf("%d tokens, want 3", len(ts))
+		}
+	}
+	if _, err := sqlite.Open(t.Context(), path, sqlite.Options{}); !errors.Is(err, sqlite.ErrInUse) {
+		t.Fatalf("a second server beside the first and Shared opens: %v, want ErrInUse", err)
+	}
+}

@@ -55,6 +55,11 @@ func fullEvent(id string) *store.Event {
 			"":        "empty key",
 			"dot.key": "x",
 		},
+		SourceEnv: map[string]string{
+			"CV4PVE_AUTOSNAP_VMID": "101",
+			"EMPTY":                "",
+			"UNICODE":              "«ünï» 🚀\n\"quoted\"",
+		},
 		Answer: []byte(`{"verdict":"allow","hooks":[]}`),
 	}
 }
@@ -84,6 +89,7 @@ var eventTests = map[string]func(t *testing.T, s store.Store){
 
 		e2 := newEvent("evt_empty", t0)
 		e2.Data = map[string]any{} // empty, not nil
+		e2.SourceEnv = map[string]string{}
 		must(t, s.InsertEvent(ctx, e2))
 		got, err = s.GetEvent(ctx, e2.ID)
 		must(t, err)

@@ -150,6 +150,56 @@ var hookTests = map[string]func(t *testing.T, s store.Store){
 
 		wantErr(t, "SetHookState of an unknown hook", s.SetHookState(ctx, "missing", st), store.ErrNotFound)
 	},
+	"RecordHookOutcome": func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		h := newHook("h", `{"a":1}`)
+		must(t, s.PutHook(ctx, h))
+		const span = 72 * time.Hour
+		failingSince := at(time.Nanosecond)
+		steps := []struct {
+			ok      bool
+			outcome string
+			at      time.Time
+			span    time.Duration
+			want    store.HookState
+		}{
+			{false, "failed", failingSince, span, store.HookState{Enabled: true, FailingSince: &failingSince, LastOutcome: "failed"}},
+			{false, "timeout", at(time.Hour), span, store.HookState{Enabled: true, FailingSince: &failingSince, LastOutcome: "timeout"}},
+			{false, "failed", at(100 * time.Hour), 0, store.HookState{Enabled: true, FailingSince: &failingSince, LastOutcome: "failed"}}, // no span, no disabling
+			{false, "failed", failingSince.Add(span - time.Nanosecond), span, store.HookState{Enabled: true, FailingSince: &failingSince, LastOutcome: "failed"}},
+			{false, "failed", failingSince.Add(span), span, store.HookState{Enabled: false, DisabledReason: "failing since 2025-03-04T05:06:07Z without a success", FailingSince: &failingSince, LastOutcome: "failed"}},
+			{true, "ok", at(80 * time.Hour), span, store.HookState{Enabled: false, DisabledReason: "failing since 2025-03-04T05:06:07Z without a success", LastSuccessAt: ptr(at(80 * time.Hour)), LastOutcome: "ok"}},
+		}
+		before := store.HookState{Enabled: true}
+		for i, step := range steps {
+			gotBefore, gotAfter, err := s.RecordHookOutcome(ctx, "h", step.ok, step.outcome, step.at, step.span)
+			must(t, err)
+			equal(t, fmt.Sprintf("step %d: before", i), gotBefore, before)
+			equal(t, fmt.Sprintf("step %d: after", i), gotAfter, step.want)
+			got, err := s.GetHook(ctx, "h")
+			must(t, err)
+			want := *h
+			want.Enabled, want.DisabledReason, want.FailingSince, want.LastSuccessAt, want.LastOutcome =
+				step.want.Enabled, step.want.DisabledReason, step.want.FailingSince, step.want.LastSuccessAt, step.want.LastOutcome
+			equal(t, fmt.Sprintf("step %d: stored hook", i), got, &want)
+			before = step.want
+		}
+
+		// Inside a transaction that rolls back, nothing changes.
+		err := s.InTx(ctx, func(tx store.Tx) error {
+			if _, _, err := tx.RecordHookOutcome(ctx, "h", false, "failed", at(90*time.Hour), span); err != nil {
+				return err
+			}
+			return errBoom
+		})
+		wantErr(t, "InTx", err, errBoom)
+		got, err := s.GetHook(ctx, "h")
+		must(t, err)
+		equal(t, "LastOutcome after rollback", got.LastOutcome, "ok")
+
+		_, _, err = s.RecordHookOutcome(ctx, "missing", true, "ok", t0, span)
+		wantErr(t, "RecordHookOutcome of an unknown hook", err, store.ErrNotFound)
+	},
 	"DeleteAndNotFound": func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		_, err := s.GetHook(ctx, "missing")

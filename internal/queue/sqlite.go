@@ -1,0 +1,50 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+
+	"github.com/hookpoint/hookpoint/internal/store"
+)
+
+// NewSQLite returns a queue on the SQLite database db (the store's own handle).
+func NewSQLite(o Options, db *sql.DB) (*Queue, error) {
+	o.defaults()
+	q := &Queue{opts: o, limits: newLimits()}
+	client, err := river.NewClient(riversqlite.New(db), riverConfig(&q.opts, &worker{q: q}))
+	if err != nil {
+		return nil, fmt.Errorf("queue: %w", err)
+	}
+	q.driver = &sqliteDriver{db: db, client: client}
+	return q, nil
+}
+
+type sqliteDriver struct {
+	db     *sql.DB
+	client *river.Client[*sql.Tx]
+}
+
+func (d *sqliteDriver) insertTx(ctx context.Context, tx store.Tx, params []river.InsertManyParams) error {
+	stx, ok := tx.Raw().(*sql.Tx)
+	if !ok {
+		return fmt.Errorf("queue: a SQLite queue needs a SQLite transaction, got %T", tx.Raw())
+	}
+	_, err := d.client.InsertManyTx(ctx, stx, params)
+	return err
+}
+
+// start first gives back the jobs a killed server left running: one server owns a SQLite
+// file (the store holds a lock on it), so no other worker can be running them, and they
+// need not wait for River's rescuer.
+func (d *sqliteDriver) start(ctx context.Context) error {
+	if _, err := d.db.ExecContext(ctx, `UPDATE river_job SET state = 'available' WHERE state = 'running' AND queue = ?`, Name); err != nil {
+		return fmt.Errorf("queue: give back jobs left running: %w", err)
+	}
+	return d.client.Start(ctx)
+}
+
+func (d *sqliteDriver) stop(ctx context.Context) error { return d.client.Stop(ctx) }
