@@ -9,6 +9,34 @@ import (
 )
 
 var countTests = map[string]func(t *testing.T, s store.Store){
+	"EmptyListsAreNotNil": func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		must(t, s.PutHook(ctx, newHook("h", `{}`)))
+		lists := map[string]func() (int, bool, error){
+			"UnfinishedEvents": func() (int, bool, error) { l, err := s.UnfinishedEvents(ctx, 0); return len(l), l == nil, err },
+			"ListDeliveries": func() (int, bool, error) {
+				l, err := s.ListDeliveries(ctx, store.DeliveryFilter{})
+				return len(l), l == nil, err
+			},
+			"FailedDeliveries": func() (int, bool, error) { l, err := s.FailedDeliveries(ctx, "h", t0, 0); return len(l), l == nil, err },
+			"Attempts":         func() (int, bool, error) { l, err := s.Attempts(ctx, "dlv_1"); return len(l), l == nil, err },
+			"GetSecrets":       func() (int, bool, error) { l, err := s.GetSecrets(ctx, "h"); return len(l), l == nil, err },
+			"ListTokens":       func() (int, bool, error) { l, err := s.ListTokens(ctx); return len(l), l == nil, err },
+		}
+		for name, list := range lists {
+			n, isNil, err := list()
+			must(t, err)
+			if n != 0 || isNil {
+				t.Errorf("%s on an empty store: %d elements, nil %v; want an empty slice", name, n, isNil)
+			}
+		}
+		must(t, s.DeleteHook(ctx, "h"))
+		hooks, err := s.ListHooks(ctx)
+		must(t, err)
+		if hooks == nil {
+			t.Error("ListHooks with no hooks: nil, want an empty slice")
+		}
+	},
 	"Empty": func(t *testing.T, s store.Store) {
 		c, err := s.Counts(t.Context())
 		must(t, err)
