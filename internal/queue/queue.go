@@ -34,9 +34,15 @@ import (
 // Name is the River queue deliveries are worked from.
 const Name = "hookpoint_delivery"
 
-// Args is a delivery job: the delivery's id, nothing else.
+// Args is a delivery job: the delivery's id, and the number of the attempt the job was
+// made for (1, or one more than the attempts so far when a finished delivery is retried
+// by hand). The pair is unique among unfinished jobs: a delivery has one job at a time,
+// and a retry made while the job that recorded its failure is still being completed by
+// River (its completions are batched) gets a job of its own instead of being taken for
+// that one and dropped.
 type Args struct {
 	DeliveryID string `json:"delivery_id" river:"unique"`
+	From       int    `json:"from" river:"unique"`
 }
 
 // Kind names the job kind in River's table.
@@ -174,15 +180,23 @@ func riverConfig(o *Options, w *worker) *river.Config {
 	}
 }
 
-// Insert adds a job for each delivery id in tx: the deliveries become durable with the
-// event when tx commits.
-func (q *Queue) Insert(ctx context.Context, tx store.Tx, deliveryIDs []string) error {
-	if len(deliveryIDs) == 0 {
+// Job names a delivery to work and the attempt it is for.
+type Job struct {
+	DeliveryID string
+	// From is the number of the next attempt: 1 for a new delivery, attempts+snoozes+1
+	// for a retried one.
+	From int
+}
+
+// Insert adds a job for each delivery in tx: the deliveries become durable with the event
+// when tx commits.
+func (q *Queue) Insert(ctx context.Context, tx store.Tx, jobs []Job) error {
+	if len(jobs) == 0 {
 		return nil
 	}
-	params := make([]river.InsertManyParams, len(deliveryIDs))
-	for i, id := range deliveryIDs {
-		params[i] = river.InsertManyParams{Args: Args{DeliveryID: id}}
+	params := make([]river.InsertManyParams, len(jobs))
+	for i, j := range jobs {
+		params[i] = river.InsertManyParams{Args: Args{DeliveryID: j.DeliveryID, From: max(j.From, 1)}}
 	}
 	return q.driver.insertTx(ctx, tx, params)
 }

@@ -57,6 +57,9 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return errors.Join(errUnavailable, err)
 	}
+	if ds == nil {
+		ds = []*store.Delivery{}
+	}
 	ans := map[string]any{"deliveries": ds}
 	if len(ds) == f.Limit {
 		ans["next_cursor"] = ds[len(ds)-1].ID

@@ -133,7 +133,7 @@ func jsonError(body []byte, err error) *apiError {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		line, col := lineCol(body, int(se.Offset))
+		line, col := lineCol(body, int(se.Offset)-1) // Offset is just past the byte at fault
 		return badRequest("", "the body is not valid JSON: at line %d, column %d", line, col)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return badRequest("", "the body is not valid JSON: it ends too early")

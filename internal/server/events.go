@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -133,7 +134,7 @@ func (s *Server) process(ctx context.Context, ev *event.Event, origin, idemKey s
 	if err != nil {
 		return nil, badRequest("type", "%s", err.Error())
 	}
-	ans := &EventAnswer{EventID: ev.ID, Verdict: out.Verdict, Results: out.Results}
+	ans := &EventAnswer{EventID: ev.ID, Verdict: out.Verdict, Results: slices.Clone(out.Results)}
 	for i := range ans.Results {
 		ans.Results[i].Request = nil // the delivery log shows it; the answer stays small
 	}
@@ -149,7 +150,7 @@ func (s *Server) process(ctx context.Context, ev *event.Event, origin, idemKey s
 		deliveries     []*store.Delivery
 		attempts       []*store.Attempt
 		syncDeliveries []*store.Delivery
-		asyncIDs       []string
+		asyncJobs      []queue.Job
 		syncOut        []hookpoint.Result
 	)
 	for _, res := range out.Results {
@@ -161,7 +162,7 @@ func (s *Server) process(ctx context.Context, ev *event.Event, origin, idemKey s
 		switch res.Outcome {
 		case hookpoint.OutcomeQueued:
 			d.Status = store.DeliveryQueued
-			asyncIDs = append(asyncIDs, d.ID)
+			asyncJobs = append(asyncJobs, queue.Job{DeliveryID: d.ID, From: 1})
 		case hookpoint.OutcomeSkipped:
 			d.ID = event.NewID("msg")
 			d.Status, d.LastError = store.DeliveryCancelled, res.Error
@@ -201,7 +202,7 @@ func (s *Server) process(ctx context.Context, ev *event.Event, origin, idemKey s
 				return err
 			}
 		}
-		return s.queue.Insert(ctx, tx, asyncIDs)
+		return s.queue.Insert(ctx, tx, asyncJobs)
 	})
 	if errors.Is(err, store.ErrConflict) && idemKey != "" {
 		prev, perr := s.store.EventByIdempotencyKey(ctx, idemKey)
@@ -261,6 +262,9 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) error {
 	ds, err := s.store.ListDeliveries(r.Context(), store.DeliveryFilter{EventID: id, Limit: 1000})
 	if err != nil {
 		return err
+	}
+	if ds == nil {
+		ds = []*store.Delivery{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"event": ev, "deliveries": ds})
 	return nil

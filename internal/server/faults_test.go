@@ -14,7 +14,6 @@ import (
 func TestFaults(t *testing.T) {
 	t.Parallel()
 	hang := make(chan struct{})
-	t.Cleanup(func() { close(hang) })
 	var flaky, limited atomic.Int32
 	rc := newReceiver(t, func(_ int, w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -44,6 +43,7 @@ func TestFaults(t *testing.T) {
 			<-hang
 		}
 	})
+	t.Cleanup(func() { close(hang) }) // before the receiver's own cleanup waits for it
 	retry := "retry: {max_attempts: 3, schedule: [50ms]}"
 	e := newEnv(t, envOptions{config: fmt.Sprintf(`
 hooks:
@@ -197,7 +197,13 @@ hooks:
 		t.Errorf("recover %v", a)
 	}
 	for _, id := range ids[1:] {
-		waitFor(t, "the recovered delivery", func() bool { d, _ := e.delivery(id); return d["status"] == "succeeded" })
+		waitFor(t, "the recovered delivery "+id, func() bool {
+			d, _ := e.delivery(id)
+			if d["status"] != "succeeded" {
+				t.Logf("%v", d)
+			}
+			return d["status"] == "succeeded"
+		})
 	}
 	if a := want(t, e.admin("POST", "/v1/hooks/ping/recover", map[string]any{"since": since}), 202).json(t); a["requeued"].(float64) != 0 {
 		t.Errorf("a second recover requeued %v", a["requeued"])

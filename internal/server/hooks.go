@@ -15,6 +15,7 @@ import (
 	"github.com/hookpoint/hookpoint"
 	"github.com/hookpoint/hookpoint/internal/config"
 	"github.com/hookpoint/hookpoint/internal/event"
+	"github.com/hookpoint/hookpoint/internal/queue"
 	"github.com/hookpoint/hookpoint/internal/store"
 	"github.com/hookpoint/hookpoint/internal/template"
 )
@@ -520,10 +521,10 @@ func (s *Server) recoverHook(w http.ResponseWriter, r *http.Request) error {
 // requeue sets deliveries back to queued, with a job each, in one transaction.
 func (s *Server) requeue(ctx context.Context, ds []*store.Delivery) error {
 	now := s.now()
-	ids := make([]string, len(ds))
+	jobs := make([]queue.Job, len(ds))
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
 		for i, d := range ds {
-			ids[i] = d.ID
+			jobs[i] = queue.Job{DeliveryID: d.ID, From: d.Attempts + d.Snoozes + 1}
 			if err := tx.UpdateDelivery(ctx, d.ID, store.DeliveryUpdate{
 				Status: store.DeliveryQueued, Attempts: d.Attempts, Snoozes: d.Snoozes, NextAttemptAt: &now,
 				LastError: d.LastError, LastStatus: d.LastStatus, UpdatedAt: now,
@@ -531,7 +532,7 @@ func (s *Server) requeue(ctx context.Context, ds []*store.Delivery) error {
 				return err
 			}
 		}
-		return s.queue.Insert(ctx, tx, ids)
+		return s.queue.Insert(ctx, tx, jobs)
 	})
 	if err != nil {
 		return errors.Join(errUnavailable, err)

@@ -120,25 +120,6 @@ type HookState struct {
 	LastOutcome    string
 }
 
-// AfterOutcome returns the state after one attempt's outcome, as RecordHookOutcome
-// stores it; the drivers share it so that they decide alike.
-func (s HookState) AfterOutcome(ok bool, outcome string, at time.Time, disableAfter time.Duration) HookState {
-	s.LastOutcome = outcome
-	if ok {
-		s.LastSuccessAt = &at
-		s.FailingSince = nil
-		return s
-	}
-	if s.FailingSince == nil {
-		s.FailingSince = &at
-	}
-	if s.Enabled && disableAfter > 0 && !s.FailingSince.After(at.Add(-disableAfter)) {
-		s.Enabled = false
-		s.DisabledReason = "failing since " + s.FailingSince.UTC().Format(time.RFC3339) + " without a success"
-	}
-	return s
-}
-
 // Secret is one encrypted secret of an API-managed hook (auth.token, auth.password,
 // sign.secret[0], ...). Only ciphertext is stored.
 type Secret struct {
@@ -349,4 +330,25 @@ type Store interface {
 type Tx interface {
 	Queries
 	Raw() any
+}
+
+// NextHookState is the state after one attempt's outcome, as RecordHookOutcome defines
+// it; drivers share it so that they agree.
+func NextHookState(st HookState, ok bool, outcome string, at time.Time, disableAfter time.Duration) HookState {
+	next := st
+	next.LastOutcome = outcome
+	if ok {
+		t := at.UTC()
+		next.LastSuccessAt, next.FailingSince = &t, nil
+		return next
+	}
+	if next.FailingSince == nil {
+		t := at.UTC()
+		next.FailingSince = &t
+	}
+	if next.Enabled && disableAfter > 0 && !next.FailingSince.After(at.Add(-disableAfter)) {
+		next.Enabled = false
+		next.DisabledReason = "failing since " + next.FailingSince.Format(time.RFC3339) + " without a success"
+	}
+	return next
 }

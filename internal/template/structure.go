@@ -401,6 +401,9 @@ func (o origins) checkURL(out []byte) error {
 		if !own(i) && s[i] == ':' && !strings.HasPrefix(hostPart, "[") {
 			return errf(URL, "a value adds a port to the URL's host")
 		}
+		if !own(i) && (s[i] == '[' || s[i] == ']') {
+			return errf(URL, "a value adds brackets to the URL's host")
+		}
 	}
 	if baseEnd > h0 {
 		for i := h0; i < h1; i++ {

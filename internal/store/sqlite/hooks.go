@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/hookpoint/hookpoint/internal/store"
 )
@@ -100,23 +99,6 @@ func (q *queries) SetHookState(ctx context.Context, id string, st store.HookStat
 		last_success_at = ?, last_outcome = ? WHERE id = ?`,
 		st.Enabled, st.DisabledReason, ntm{st.FailingSince}, ntm{st.LastSuccessAt}, st.LastOutcome, id)
 	return affected(res, err, "hook "+id)
-}
-
-func (q *queries) RecordHookOutcome(ctx context.Context, id string, ok bool, outcome string, at time.Time, disableAfter time.Duration) (before, after store.HookState, err error) {
-	err = q.atomic(ctx, func(q *queries) error {
-		h, err := q.GetHook(ctx, id)
-		if err != nil {
-			return err
-		}
-		before = store.HookState{Enabled: h.Enabled, DisabledReason: h.DisabledReason, FailingSince: h.FailingSince,
-			LastSuccessAt: h.LastSuccessAt, LastOutcome: h.LastOutcome}
-		after = before.AfterOutcome(ok, outcome, at, disableAfter)
-		return q.SetHookState(ctx, id, after)
-	})
-	if err != nil {
-		return store.HookState{}, store.HookState{}, err
-	}
-	return before, after, nil
 }
 
 func (q *queries) PutSecrets(ctx context.Context, hookID string, secrets []store.Secret) error {
