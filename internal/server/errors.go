@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/hookpoint/hookpoint/internal/config"
 	"github.com/hookpoint/hookpoint/internal/store"
 )
 
@@ -24,6 +25,9 @@ type apiError struct {
 	Field   string `json:"field,omitempty"`
 	// Allow lists the methods of a path, for 405 answers.
 	Allow []string `json:"-"`
+	// issues are every validation issue of an invalid hook (the web UI shows each
+	// beside its field; the API's message lists them).
+	issues []config.Issue
 }
 
 func (e *apiError) Error() string { return e.Message }
