@@ -127,11 +127,46 @@ func (u uiService) SaveHook(ctx context.Context, id string, in web.HookInput) (*
 	if err != nil {
 		return nil, err
 	}
+	u.keepIfSame(id, hr)
 	e, err := u.s.saveHook(ctx, id, hr)
 	if err != nil {
 		return nil, uiError(err)
 	}
 	return u.uiHook(e), nil
+}
+
+// keepIfSame puts the stored definition back in hr when the form's is the same hook
+// written differently (a form writes 1m for 1m0s, lists for single values), so that
+// saving an unchanged form does not make a new version.
+func (u uiService) keepIfSame(id string, hr *hookRequest) {
+	cur, ok := u.s.hooks.get(id)
+	if !ok || id == "" || cur.managedBy != managedAPI {
+		return
+	}
+	probe := &hookRequest{def: maps.Clone(hr.def), secrets: maps.Clone(hr.secrets)}
+	probe.def["id"], _ = json.Marshal(id)
+	for name, v := range cur.secrets {
+		if _, ok := probe.secrets[name]; !ok {
+			probe.secrets[name] = v
+		}
+	}
+	def, aerr := probe.prepare()
+	if aerr != nil {
+		return
+	}
+	h, issues := u.s.parseHook(def, probe.secrets)
+	if len(issues) > 0 {
+		return
+	}
+	a, err1 := json.Marshal(h)
+	b, err2 := json.Marshal(cur.base)
+	if err1 != nil || err2 != nil || string(a) != string(b) {
+		return
+	}
+	var stored map[string]json.RawMessage
+	if json.Unmarshal(cur.def, &stored) == nil {
+		hr.def = stored
+	}
 }
 
 func (u uiService) DeleteHook(ctx context.Context, id string) error {

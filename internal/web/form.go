@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hookpoint/hookpoint/internal/config"
 	"github.com/hookpoint/hookpoint/internal/render"
@@ -180,7 +181,7 @@ func valuesOf(h *Hook) url.Values {
 		}
 		var sched []string
 		for _, s := range d.Retry.Schedule {
-			sched = append(sched, s.D().String())
+			sched = append(sched, shortDur(s.D()))
 		}
 		v.Set("retry.schedule", strings.Join(sched, ", "))
 	}
@@ -200,7 +201,7 @@ func valuesOf(h *Hook) url.Values {
 		v.Set("exec.stdin", e.Stdin)
 		v.Set("exec.workdir", e.Workdir)
 		if e.Timeout != 0 {
-			v.Set("exec.timeout", e.Timeout.D().String())
+			v.Set("exec.timeout", shortDur(e.Timeout.D()))
 		}
 		if e.Shell {
 			v.Set("exec.shell", "on")
@@ -234,7 +235,7 @@ func valuesOf(h *Hook) url.Values {
 			v.Set("http.auth.query", x.Auth.Query)
 		}
 		if x.Timeout != 0 {
-			v.Set("http.timeout", x.Timeout.D().String())
+			v.Set("http.timeout", shortDur(x.Timeout.D()))
 		}
 		if x.TLS != nil {
 			if x.TLS.InsecureSkipVerify {
@@ -254,6 +255,18 @@ func valuesOf(h *Hook) url.Values {
 		v.Set("http.expect", strings.Join(exp, ", "))
 	}
 	return v
+}
+
+// shortDur writes a duration as people do: 1m, not 1m0s.
+func shortDur(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func pairs(m map[string]string, sep string) string {

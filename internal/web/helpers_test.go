@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,6 +42,7 @@ type env struct {
 type envOptions struct {
 	config string // YAML of the config file
 	queue  server.QueueOptions
+	now    func() time.Time
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -66,7 +68,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		q.FetchPollInterval = 20 * time.Millisecond
 	}
 	srv, err := server.New(server.Options{Config: cfg, ConfigFile: "hookpoint.yaml", Store: st, Box: box, AdminToken: adminToken,
-		Node: "test", Queue: q})
+		Node: "test", Queue: q, Now: o.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,6 +142,18 @@ func (e *env) client() *client {
 	jar, _ := cookiejar.New(nil)
 	return &client{t: e.t, e: e, http: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
 }
+
+// noRedirects makes the client return redirects instead of following them.
+func (c *client) noRedirects() *client {
+	c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return c
+}
+
+// clock is the real time plus an offset that tests move forward.
+type clock struct{ off atomic.Int64 }
+
+func (c *clock) now() time.Time           { return time.Now().Add(time.Duration(c.off.Load())) }
+func (c *clock) advance(d time.Duration) { c.off.Add(int64(d)) }
 
 var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
