@@ -170,7 +170,9 @@ func (b *tab) waitJS(what, js string) {
 	b.t.Helper()
 	if os.Getenv("HOOKPOINT_TEST_TRACE") != "" {
 		start := time.Now()
-		defer func() { b.t.Logf("%s waited %s for %s", time.Now().Format("15:04:05.000"), time.Since(start).Round(time.Millisecond), what) }()
+		defer func() {
+			b.t.Logf("%s waited %s for %s", time.Now().Format("15:04:05.000"), time.Since(start).Round(time.Millisecond), what)
+		}()
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	var last error

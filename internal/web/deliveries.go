@@ -16,14 +16,14 @@ const deliveriesPerPage = 50
 
 type deliveriesData struct {
 	HookID, EventID, EventType, Status, Since, Until, TZ, Cursor string
-	Hooks                                               []*Hook
-	Statuses                                            []string
-	Rows                                                []*store.Delivery
-	Next                                                string // the cursor of the next (older) page
-	Query                                               string // the filters, for the live rows and the pager
-	Errors                                              []string
-	Live                                                bool
-	Now                                                 time.Time
+	Hooks                                                        []*Hook
+	Statuses                                                     []string
+	Rows                                                         []*store.Delivery
+	Next                                                         string // the cursor of the next (older) page
+	Query                                                        string // the filters, for the live rows and the pager
+	Errors                                                       []string
+	Live                                                         bool
+	Now                                                          time.Time
 }
 
 var deliveryStatuses = []string{store.DeliveryQueued, store.DeliveryRetrying, store.DeliverySucceeded, store.DeliveryFailed, store.DeliveryCancelled}
@@ -109,13 +109,13 @@ type attemptView struct {
 }
 
 type deliveryData struct {
-	Delivery *store.Delivery
-	Event    *store.Event
+	Delivery  *store.Delivery
+	Event     *store.Event
 	EventData string
-	Attempts []attemptView
-	Hook     *Hook // nil when it was deleted
-	Pending  bool
-	Now      time.Time
+	Attempts  []attemptView
+	Hook      *Hook // nil when it was deleted
+	Pending   bool
+	Now       time.Time
 }
 
 func (u *UI) deliveryData(r *http.Request) (*deliveryData, error) {

@@ -152,7 +152,7 @@ func (c *client) noRedirects() *client {
 // clock is the real time plus an offset that tests move forward.
 type clock struct{ off atomic.Int64 }
 
-func (c *clock) now() time.Time           { return time.Now().Add(time.Duration(c.off.Load())) }
+func (c *clock) now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
 func (c *clock) advance(d time.Duration) { c.off.Add(int64(d)) }
 
 var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)

@@ -10,8 +10,8 @@ import (
 	"github.com/hookpoint/hookpoint/internal/config"
 )
 
-func itoa(n int) string           { return strconv.Itoa(n) }
-func atoi(s string) (int, error)  { return strconv.Atoi(strings.TrimSpace(s)) }
+func itoa(n int) string          { return strconv.Itoa(n) }
+func atoi(s string) (int, error) { return strconv.Atoi(strings.TrimSpace(s)) }
 
 func (u *UI) newForm(cur *Hook, values url.Values) *hookForm {
 	f := &hookForm{New: cur == nil, Hook: cur, Values: values, Groups: eventGroups, Statuses: allStatuses}

@@ -159,8 +159,12 @@ func (u *UI) setEnabled(w http.ResponseWriter, r *http.Request, on bool) error {
 	return nil
 }
 
-func (u *UI) enableHook(w http.ResponseWriter, r *http.Request) error  { return u.setEnabled(w, r, true) }
-func (u *UI) disableHook(w http.ResponseWriter, r *http.Request) error { return u.setEnabled(w, r, false) }
+func (u *UI) enableHook(w http.ResponseWriter, r *http.Request) error {
+	return u.setEnabled(w, r, true)
+}
+func (u *UI) disableHook(w http.ResponseWriter, r *http.Request) error {
+	return u.setEnabled(w, r, false)
+}
 
 func (u *UI) deleteHookPage(w http.ResponseWriter, r *http.Request) error {
 	h, err := u.svc.Hook(r.Context(), r.PathValue("id"))

@@ -57,13 +57,13 @@ type bar struct {
 }
 
 type overviewData struct {
-	Now      time.Time
-	Hour     *chart
-	Day      *chart
-	Counts   *store.Counts
+	Now       time.Time
+	Hour      *chart
+	Day       *chart
+	Counts    *store.Counts
 	Attention []*Hook
-	Sources  []sourceEvents
-	Others   []sourceEvents
+	Sources   []sourceEvents
+	Others    []sourceEvents
 }
 
 func (u *UI) overviewData(r *http.Request) (*overviewData, error) {

@@ -163,14 +163,14 @@ var funcs = template.FuncMap{
 		}
 		return humanDuration(now.Sub(*t))
 	},
-	"status":    statusLabel,
-	"outcome":   outcomeLabel,
-	"join":      strings.Join,
-	"ms":        func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) + " ms" },
-	"dur":       humanDuration,
-	"add":       func(a, b int) int { return a + b },
-	"has":       func(list []string, v string) bool { return contains(list, v) },
-	"pathEsc":   pathEscape,
+	"status":  statusLabel,
+	"outcome": outcomeLabel,
+	"join":    strings.Join,
+	"ms":      func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) + " ms" },
+	"dur":     humanDuration,
+	"add":     func(a, b int) int { return a + b },
+	"has":     func(list []string, v string) bool { return contains(list, v) },
+	"pathEsc": pathEscape,
 	"jsonIndent": func(v any) string {
 		b, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {
