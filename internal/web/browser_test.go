@@ -198,8 +198,24 @@ func (b *tab) waitText(sel, text string) {
 // waitPage waits for a page whose h1 holds text (after a navigation).
 func (b *tab) waitPage(h1 string) { b.t.Helper(); b.waitText("h1", h1) }
 
-// screenshot writes docs/img/NAME.png when HOOKPOINT_UPDATE_SCREENSHOTS=1.
-func (b *tab) screenshot(name string) {
+// screenshot writes docs/img/NAME.png, the whole page, when
+// HOOKPOINT_UPDATE_SCREENSHOTS=1.
+func (b *tab) screenshot(name string) { b.t.Helper(); b.shoot(name, chromedp.FullScreenshot(100)) }
+
+// screenshotTop writes the top height pixels of the page (a long form).
+func (b *tab) screenshotTop(name string, height int64) {
+	b.t.Helper()
+	if os.Getenv("HOOKPOINT_UPDATE_SCREENSHOTS") != "1" {
+		return
+	}
+	w := eval[int64](b, `window.innerWidth`)
+	h := eval[int64](b, `window.innerHeight`)
+	b.do(chromedp.EmulateViewport(w, height), chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+	b.shoot(name, chromedp.CaptureScreenshot())
+	b.do(chromedp.EmulateViewport(w, h))
+}
+
+func (b *tab) shoot(name string, shot chromedp.Action[[]byte]) {
 	b.t.Helper()
 	if os.Getenv("HOOKPOINT_UPDATE_SCREENSHOTS") != "1" {
 		return
@@ -208,7 +224,7 @@ func (b *tab) screenshot(name string) {
 	b.do(chromedp.Sleep(300 * time.Millisecond))
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	png, err := chromedp.Run(ctx, shot)
 	if err != nil {
 		b.fail(err)
 	}
@@ -315,7 +331,7 @@ hooks:
 	if !strings.Contains(preview, "Authorization: Bearer ****") || strings.Contains(preview, chatToken) {
 		t.Errorf("preview:\n%s", preview)
 	}
-	b.screenshot("hook-form")
+	b.screenshotTop("hook-form", 1250)
 	b.do(chromedp.Click(css("#save")))
 	b.waitPage("chat-on-failure")
 	b.waitText(".flash-ok", "was created")

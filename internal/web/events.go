@@ -76,11 +76,11 @@ func knownStatuses(typ string) []string {
 // sampleFor is the event a hook is previewed with when none is given: a known type its
 // first pattern matches (or the pattern with * replaced), with a status it runs for.
 func sampleFor(h *config.Hook) SampleEvent {
-	ev := SampleEvent{Type: "backup.end", Data: map[string]any{"vmid": "101", "host": "pve1"}}
+	ev := SampleEvent{Type: "backup.end", Status: "fail", Data: map[string]any{"vmid": "101", "host": "pve1"}}
 	if h == nil || len(h.On) == 0 {
 		return ev
 	}
-	ev.Type = ""
+	ev.Type, ev.Status = "", ""
 	for _, g := range eventGroups {
 		for _, t := range g.Types {
 			for _, p := range h.On {
