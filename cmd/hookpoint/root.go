@@ -96,7 +96,7 @@ journal. See docs/cli.md for every command, flag and exit status.`,
 var (
 	sharedValueFlags = []string{"--config", "-c", "--journal", "--log-format", "--async-deadline",
 		"--server", "--token-file", "--server-unreachable", "--server-timeout", "--server-retry", "--server-ca", "--spool"}
-	sharedBoolFlags  = []string{"--verbose", "-v"}
+	sharedBoolFlags = []string{"--verbose", "-v"}
 )
 
 // hoistSharedFlags moves the shared flags in front of the command name behind it. Other
