@@ -272,8 +272,8 @@ type Sent struct {
 // Send posts req and returns the server's answer. The whole of it, every attempt
 // included, is bounded by timeout (a gate waits for the server's sync hooks). A failure
 // to connect, a connection lost before the answer, and answers 5xx, 429 and 409
-// in_progress are tried again, with growing waits, as long as retryFor allows since
-// the first attempt; then the error is an *UnreachableError. A refusal is an *APIError;
+// in_progress are tried again, with growing waits, for retryFor since the first attempt
+// (the last one when it ends); then the error is an *UnreachableError. A refusal is an *APIError;
 // an answer that is not one wraps ErrBadAnswer. When ctx itself ends, its error is
 // returned.
 func (c *Client) Send(ctx context.Context, req *Request, timeout, retryFor time.Duration) (Sent, error) {
@@ -312,7 +312,11 @@ func (c *Client) Send(ctx context.Context, req *Request, timeout, retryFor time.
 		if tr.retryAfter > 0 {
 			wait = min(tr.retryAfter, maxRetryAfter)
 		}
-		if s.Elapsed+wait > retryFor {
+		// The last attempt is made when the window ends.
+		if left := retryFor - s.Elapsed; wait > left {
+			wait = left
+		}
+		if wait <= 0 {
 			return s, &UnreachableError{Server: c.server, Attempts: s.Attempts, Elapsed: s.Elapsed, Err: tr.err}
 		}
 		if err := c.sleep(ctx, wait); err != nil {

@@ -241,9 +241,9 @@ func TestSendGivesUpAfterTheRetryWindow(t *testing.T) {
 		t.Fatalf("error %v, want unreachable", err)
 	}
 	ms := time.Millisecond
-	want := []time.Duration{250 * ms, 500 * ms, time.Second, 2 * time.Second, 4 * time.Second}
-	if s.Attempts != 6 || !slices.Equal(clk.waits, want) || s.Status != 0 {
-		t.Errorf("%d attempts after waits %v (status %d), want 6 after %v", s.Attempts, clk.waits, s.Status, want)
+	want := []time.Duration{250 * ms, 500 * ms, time.Second, 2 * time.Second, 4 * time.Second, 2250 * ms} // the last at 10s
+	if s.Attempts != 7 || !slices.Equal(clk.waits, want) || s.Status != 0 || s.Elapsed != 10*time.Second {
+		t.Errorf("%d attempts in %s after waits %v (status %d), want 7 in 10s after %v", s.Attempts, s.Elapsed, clk.waits, s.Status, want)
 	}
 	if msg := err.Error(); !strings.Contains(msg, "could not reach the server http://"+addr) || !strings.Contains(msg, "connection refused") {
 		t.Errorf("message %q does not name the server and the reason", msg)
