@@ -27,17 +27,17 @@ import (
 // fleetAdmin is the admin token of the servers the tests start (HOOKPOINT_TOKEN).
 const fleetAdmin = "hpadmin_e2etoken_0123456789abcdefghijklmnop"
 
-// serveProc is a running `hookpoint serve`.
-type serveProc struct {
+// fleetServe is a running `hookpoint serve`.
+type fleetServe struct {
 	proc *started
 	url  string // http://ADDR
 	db   string // sqlite://FILE
 }
 
-// startServe starts `hookpoint serve` on listen (127.0.0.1:0 for a fresh port) with
+// startFleetServe starts `hookpoint serve` on listen (127.0.0.1:0 for a fresh port) with
 // the hooks of cfg (RECV replaced by the receiver's URL), allowed to call 127.0.0.1,
 // and returns once it prints its URL. It is stopped with SIGTERM when the test ends.
-func startServe(t *testing.T, rcv *receiver, cfg, listen string) *serveProc {
+func startFleetServe(t *testing.T, rcv *receiver, cfg, listen string) *fleetServe {
 	t.Helper()
 	dir := t.TempDir()
 	path := writeConfig(t, rcv, "server.yaml", cfg)
@@ -66,11 +66,11 @@ func startServe(t *testing.T, rcv *receiver, cfg, listen string) *serveProc {
 		u, _, _ = strings.Cut(rest, " ")
 		return true
 	})
-	return &serveProc{proc: p, url: u, db: db}
+	return &fleetServe{proc: p, url: u, db: db}
 }
 
 // token makes a token of the scope on the server's database, as an operator does.
-func (s *serveProc) token(t *testing.T, scope string) string {
+func (s *fleetServe) token(t *testing.T, scope string) string {
 	t.Helper()
 	p := runHP(t, childEnv(t), "token", "create", "--scope", scope, "--db", s.db, "--description", "node1")
 	wantExit(t, p, 0)
@@ -164,7 +164,7 @@ func readFile(t *testing.T, path string) string {
 func TestFleetEmit(t *testing.T) {
 	t.Parallel()
 	rcv := newReceiver(t)
-	srv := startServe(t, rcv, `hooks:
+	srv := startFleetServe(t, rcv, `hooks:
   - id: freeze
     on: ["backup.pre"]
     http: {url: "RECV/freeze"}
@@ -240,7 +240,7 @@ func TestFleetEmit(t *testing.T) {
 func TestFleetRun(t *testing.T) {
 	t.Parallel()
 	rcv := newReceiver(t)
-	srv := startServe(t, rcv, `hooks:
+	srv := startFleetServe(t, rcv, `hooks:
   - id: deny
     on: ["nightly.pre"]
     exec: {command: /bin/sh, args: ["-c", "echo 'maintenance window' >&2; exit 5"]}
@@ -281,7 +281,7 @@ func TestFleetVzdump(t *testing.T) {
 	rcv := newReceiver(t)
 	dir := t.TempDir()
 	seen := filepath.Join(dir, "seen")
-	srv := startServe(t, rcv, `hooks:
+	srv := startFleetServe(t, rcv, `hooks:
   - id: guest
     on: ["vzdump.backup-start"]
     exec: {command: /bin/sh, args: ["-c", "echo \"$VMTYPE $HOOKPOINT_DATA_VMID $HOOKPOINT_DATA_MODE $HOOKPOINT_RUN_ID\" > `+seen+`"]}
@@ -375,7 +375,7 @@ func TestFleetServerDown(t *testing.T) {
 		t.Fatal("a hook ran while the server was down")
 	}
 
-	startServe(t, rcv, `hooks:
+	startFleetServe(t, rcv, `hooks:
   - id: note
     on: ["app.done"]
     http: {url: "RECV/note"}
@@ -457,7 +457,7 @@ func TestFleetSpoolConcurrentProcesses(t *testing.T) {
 		}
 	}
 
-	startServe(t, rcv, `hooks:
+	startFleetServe(t, rcv, `hooks:
   - id: note
     on: ["app.done"]
     http: {url: "RECV/note"}
@@ -491,7 +491,7 @@ func TestFleetSpoolConcurrentProcesses(t *testing.T) {
 func TestFleetRefusedToken(t *testing.T) {
 	t.Parallel()
 	rcv := newReceiver(t)
-	srv := startServe(t, rcv, `hooks:
+	srv := startFleetServe(t, rcv, `hooks:
   - id: all
     on: ["*"]
     http: {url: "RECV/all"}
@@ -557,7 +557,7 @@ func TestFleetUsage(t *testing.T) {
 func TestFleetTLS(t *testing.T) {
 	t.Parallel()
 	rcv := newReceiver(t)
-	srv := startServe(t, rcv, `hooks:
+	srv := startFleetServe(t, rcv, `hooks:
   - id: note
     on: ["app.done"]
     http: {url: "RECV/note"}
