@@ -108,8 +108,8 @@ func (g *globalOptions) openFleet() (*fleetEnv, error) {
 		return nil, err
 	}
 	client, err := fleet.New(fleet.Options{URL: o.Server, Token: tok, CAFile: o.CAFile})
-	if err != nil {
-		return nil, usageErr("%s: %v", from, err)
+	if err != nil { // the token or --server-ca: the URL was checked above
+		return nil, usageErr("%v", err)
 	}
 	spool := o.Spool
 	if spool == "" {

@@ -201,7 +201,7 @@ func New(o Options) (*Client, error) {
 		return nil, errors.New("no token")
 	}
 	if strings.ContainsAny(o.Token, " \t\r\n") {
-		return nil, errors.New("the token holds white space or a line break")
+		return nil, errors.New("the server's token holds white space or a line break")
 	}
 	connect := o.ConnectTimeout
 	if connect <= 0 {
@@ -211,14 +211,14 @@ func New(o Options) (*Client, error) {
 	if o.CAFile != "" {
 		pem, err := safefile.ReadFile(o.CAFile, maxCAFile)
 		if err != nil {
-			return nil, fmt.Errorf("server CA: %w", err)
+			return nil, fmt.Errorf("--server-ca: %w", err)
 		}
 		pool, err := x509.SystemCertPool()
 		if err != nil || pool == nil {
 			pool = x509.NewCertPool()
 		}
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("server CA %s: no PEM certificate in it", o.CAFile)
+			return nil, fmt.Errorf("--server-ca %s: no PEM certificate in it", o.CAFile)
 		}
 		tlsConf.RootCAs = pool
 	}
