@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookpoint/hookpoint"
+	"github.com/hookpoint/hookpoint/internal/event"
 	"github.com/hookpoint/hookpoint/internal/fleet"
 	"github.com/hookpoint/hookpoint/internal/journal"
 )
@@ -159,5 +160,29 @@ func TestNodeCancelled(t *testing.T) {
 		if typ == "backup.end" && out.Results[0].Outcome != fleet.OutcomeSpooled {
 			t.Errorf("cancelled notification: %+v", out.Results[0])
 		}
+	}
+}
+
+// A full spool drops its oldest event to keep the new one, and the journal says so.
+func TestNodeFullSpoolDropsTheOldest(t *testing.T) {
+	t.Parallel()
+	n, rec := newNode(t, "http://"+freeAddr(t), "")
+	n.Spool.MaxEvents = 1
+	first, second := newEvent("backup.end", nil), newEvent("backup.end", nil)
+	for _, ev := range []*event.Event{first, second} {
+		if out, err := n.Fire(context.Background(), ev); err != nil || out.Results[0].Outcome != fleet.OutcomeSpooled {
+			t.Fatalf("%+v, %v", out, err)
+		}
+	}
+	var got []string
+	for _, r := range rec.all() {
+		got = append(got, r.EventID+"="+r.Outcome)
+	}
+	want := []string{first.ID + "=spooled", first.ID + "=dropped", second.ID + "=spooled"}
+	if !slices.Equal(got, want) {
+		t.Errorf("journal %q, want %q", got, want)
+	}
+	if rs := rec.all(); !strings.Contains(rs[1].Error, "the spool is full") {
+		t.Errorf("dropped record: %+v", rs[1])
 	}
 }
