@@ -1,7 +1,11 @@
 package server_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"sync/atomic"
+	"time"
 	"strings"
 	"testing"
 )
@@ -28,7 +32,8 @@ func TestMetricsAndReadiness(t *testing.T) {
 	waitFor(t, "the metrics of six attempts", func() bool {
 		body = string(want(t, e.admin("GET", "/metrics", nil), 200).body)
 		return strings.Contains(body, `hookpoint_attempts_total{hook="bad",mode="async",outcome="failed"} 3`) &&
-			strings.Contains(body, `hookpoint_attempts_total{hook="good",mode="async",outcome="ok"} 3`)
+			strings.Contains(body, `hookpoint_attempts_total{hook="good",mode="async",outcome="ok"} 3`) &&
+			strings.Contains(body, `hookpoint_deliveries{status="succeeded"} 3`) && strings.Contains(body, "hookpoint_queue_depth 0")
 	})
 	for _, want := range []string{`hookpoint_deliveries{status="failed"} 3`, `hookpoint_deliveries{status="succeeded"} 3`,
 		"hookpoint_queue_depth 0", "hookpoint_oldest_pending_seconds 0", "hookpoint_store_up 1", `hookpoint_attempt_duration_seconds_count{hook="good"} 3`} {
@@ -58,4 +63,33 @@ func TestMetricsAndReadiness(t *testing.T) {
 		t.Errorf("%s", a.body)
 	}
 
+}
+
+// Events and attempts older than server.retention go, with their deliveries; newer ones
+// and deliveries still pending stay.
+func TestRetention(t *testing.T) {
+	t.Parallel()
+	var offset atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	rc := newReceiver(t, nil)
+	e := newEnv(t, envOptions{now: now, config: fmt.Sprintf(`
+hooks:
+  - {id: h, on: [r.*], http: {url: "%s/h"}}
+server:
+  retention: 48h
+`, rc.URL)})
+	old := want(t, e.admin("POST", "/v1/events", map[string]any{"type": "r.old"}), 200).json(t)["event_id"].(string)
+	offset.Store(int64(72 * time.Hour))
+	recent := want(t, e.admin("POST", "/v1/events", map[string]any{"type": "r.new"}), 200).json(t)["event_id"].(string)
+	n, err := e.srv.Prune(context.Background())
+	if err != nil || n == 0 {
+		t.Fatalf("prune: %d rows, %v", n, err)
+	}
+	want(t, e.admin("GET", "/v1/events/"+old, nil), 404)
+	if ds := want(t, e.admin("GET", "/v1/events/"+recent, nil), 200).json(t)["deliveries"].([]any); len(ds) != 1 {
+		t.Errorf("the recent event lost its delivery: %v", ds)
+	}
+	if ds := want(t, e.admin("GET", "/v1/deliveries?event_type=r.old", nil), 200).json(t)["deliveries"].([]any); len(ds) != 0 {
+		t.Errorf("the old event's deliveries stayed: %v", ds)
+	}
 }
