@@ -60,6 +60,7 @@ type helpWorld struct {
 	hooks   string
 	db      string // a server database with one token, for serve and token
 	tokenID string
+	server  string // a hookpoint serve for --server, where a test starts one
 	env     []string
 }
 
@@ -115,6 +116,9 @@ func (w *helpWorld) sample(t *testing.T) map[string]string {
 		"listen": "127.0.0.1:0", "db": w.db, "allow-origin": "10.0.0.0/8", "node": "n1",
 		"secret-key-file": filepath.Join(t.TempDir(), "k"), "sqlite-synchronous": "NORMAL",
 		"token-file": w.tokenFile(t), "workers": "4", "scope": "emit", "description": "help test",
+		// fleet clients
+		"server": w.server, "server-unreachable": "proceed", "server-timeout": "1m", "server-retry": "1s",
+		"server-ca": w.tokenFile(t), "spool": filepath.Join(t.TempDir(), "spool.jsonl"),
 	}
 }
 
@@ -181,6 +185,9 @@ func helpTexts(t *testing.T, env []string) map[string]string {
 func TestHelpListsOnlyAcceptedFlags(t *testing.T) {
 	t.Parallel()
 	w := newHelpWorld(t)
+	// --server sends the events to a real server, with the token in the environment.
+	w.server = startFleetServe(t, w.rcv, "hooks:\n  - id: ok\n    on: [\"*\"]\n    http: {url: \"RECV/ok\"}\n", "127.0.0.1:0").url
+	w.env = append(w.env, "HOOKPOINT_TOKEN="+fleetAdmin, "HOOKPOINT_SPOOL="+filepath.Join(t.TempDir(), "spool.jsonl"))
 	samples := w.sample(t)
 	texts := helpTexts(t, w.env)
 	for name, text := range texts {

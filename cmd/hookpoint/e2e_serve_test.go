@@ -49,13 +49,15 @@ func startServe(t *testing.T, dir string, env []string, args ...string) *servePr
 		for sc.Scan() {
 			line := sc.Text()
 			p.mu.Lock()
+			// The token is set before its line shows in the output, which startServe
+			// waits for under the lock: reading it afterwards is no race.
+			if tok, ok := strings.CutPrefix(line, "admin token (shown once"); ok {
+				p.token = tok[strings.LastIndex(tok, " ")+1:]
+			}
 			p.stderr.WriteString(line + "\n")
 			p.mu.Unlock()
 			if m := serveURLRE.FindStringSubmatch(line); m != nil {
 				urlc <- m[1]
-			}
-			if tok, ok := strings.CutPrefix(line, "admin token (shown once"); ok {
-				p.token = tok[strings.LastIndex(tok, " ")+1:]
 			}
 		}
 		_ = cmd.Wait()
