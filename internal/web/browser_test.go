@@ -13,6 +13,8 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+
+	"github.com/hookpoint/hookpoint/internal/store"
 )
 
 // Browser tests drive Debian's Chromium through the UI as an operator would. One
@@ -34,6 +36,9 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if browser.cancel != nil {
 		browser.cancel()
+	}
+	if migrated.path != "" {
+		_ = os.RemoveAll(filepath.Dir(migrated.path))
 	}
 	os.Exit(code)
 }
@@ -258,7 +263,7 @@ func fill(sel, value string) chromedp.Action[chromedp.Void] {
 // TestBrowserJourney walks through what the issue asks of the UI in Chromium: sign in,
 // create a hook with a validation error and fix it (with the live preview), send a test
 // event and read the response, watch a failing delivery appear live and retry it once
-// the receiver recovers, disable and re-enable a hook, sign out. Along the way it checks
+// the receiver recovers, disable a hook and re-enable it from the overview, sign out. Along the way it checks
 // local times, keyboard-only sign-in, a narrow window, and that no secret reaches the
 // page.
 func TestBrowserJourney(t *testing.T) {
@@ -412,10 +417,16 @@ hooks:
 	if st, m := e.api("GET", "/v1/hooks/chat-on-failure", nil); st != 200 || m["enabled"] != false {
 		t.Fatalf("after Disable the API says %d %v", st, m)
 	}
-	b.do(chromedp.Click(css("#enable")))
-	b.waitText("#hook-state", "enabled")
+	// The overview lists it with the reason; one click enables it again.
+	b.open("/")
+	b.waitPage("Overview")
+	b.waitText("#attention", "disabled in the web UI")
+	b.do(chromedp.Click(css("#enable-chat-on-failure")))
+	b.waitText(".flash-ok", "is enabled")
+	b.waitJS("chat-on-failure gone from the hooks needing attention",
+		`!document.querySelector("#attention") || !document.querySelector("#attention").textContent.includes("chat-on-failure")`)
 	if _, m := e.api("GET", "/v1/hooks/chat-on-failure", nil); m["enabled"] != true {
-		t.Fatalf("after Enable the API says %v", m)
+		t.Fatalf("after Re-enable the API says %v", m)
 	}
 
 	// The overview and the hooks, with a day's worth of events for the screenshots.
@@ -476,6 +487,34 @@ func seedOverview(t *testing.T, e *env) {
 		if st, m := e.api("POST", "/v1/events", ev); st != 200 {
 			t.Fatalf("seed event %d: %d %v", i, st, m)
 		}
+	}
+	// And a day of history, written to the store as the server would have: deliveries
+	// spread over the last 24 hours, mostly successful, a bad night for one hook.
+	ctx := context.Background()
+	now := time.Now()
+	hooks := []string{"healthchecks", "chat-on-failure", "siem"}
+	var ds []*store.Delivery
+	for i := range 24 * 4 {
+		at := now.Add(-time.Duration(i)*15*time.Minute - 7*time.Minute)
+		id := fmt.Sprintf("evt_hist_%03d", i)
+		ev := &store.Event{ID: id, Type: "vzdump.backup-end", Source: "vzdump", Status: "success", Time: at, ReceivedAt: at, Origin: "api", State: store.EventDone}
+		if err := e.store.InsertEvent(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+		status := store.DeliverySucceeded
+		switch {
+		case i%17 == 5:
+			status = store.DeliveryCancelled
+		case i >= 40 && i < 52 && i%2 == 0: // a receiver down in the night
+			status = store.DeliveryFailed
+		}
+		for j, h := range hooks[:1+i%3] {
+			ds = append(ds, &store.Delivery{ID: fmt.Sprintf("msg_hist_%03d_%d", i, j), EventID: id, EventType: ev.Type, HookID: h,
+				HookVersion: 1, Mode: "async", Status: status, Attempts: 1, CreatedAt: at, UpdatedAt: at})
+		}
+	}
+	if err := e.store.InsertDeliveries(ctx, ds); err != nil {
+		t.Fatal(err)
 	}
 	waitFor(t, "the seeded deliveries to end", func() bool {
 		_, m := e.api("GET", "/v1/deliveries?status=queued,retrying", nil)

@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -49,7 +50,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "hookpoint.db"), sqlite.Options{Synchronous: "NORMAL"})
+	db := filepath.Join(dir, "hookpoint.db")
+	if err := copyFile(migratedDB(t), db); err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(ctx, db, sqlite.Options{Synchronous: "NORMAL"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +70,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	q := o.queue
 	if q.FetchPollInterval == 0 {
-		q.FetchPollInterval = 20 * time.Millisecond
+		// Every test's server polls while the package runs: often enough to be quick,
+		// seldom enough that a dozen of them under -race leave the CPU to the tests.
+		q.FetchPollInterval = 100 * time.Millisecond
 	}
 	srv, err := server.New(server.Options{Config: cfg, ConfigFile: "hookpoint.yaml", Store: st, Box: box, AdminToken: adminToken,
 		Node: "test", Queue: q, Now: o.now})
@@ -85,6 +92,44 @@ func newEnv(t *testing.T, o envOptions) *env {
 		_ = st.Close()
 	})
 	return e
+}
+
+// migrated is a database with every migration applied, made once and copied for each
+// test: migrating costs a second under -race.
+var migrated struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+func migratedDB(t *testing.T) string {
+	t.Helper()
+	migrated.once.Do(func() {
+		dir, err := os.MkdirTemp("", "hookpoint-web-test-")
+		if err != nil {
+			migrated.err = err
+			return
+		}
+		migrated.path = filepath.Join(dir, "migrated.db")
+		st, err := sqlite.Open(context.Background(), migrated.path, sqlite.Options{Synchronous: "NORMAL"})
+		if err != nil {
+			migrated.err = err
+			return
+		}
+		migrated.err = st.Close() // checkpoints the WAL into the file
+	})
+	if migrated.err != nil {
+		t.Fatal(migrated.err)
+	}
+	return migrated.path
+}
+
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o600)
 }
 
 // newToken makes a token of scope in the store.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 	"time"
 
@@ -251,8 +250,4 @@ func parseLocalTime(v, tz string, now time.Time) (time.Time, error) {
 		}
 	}
 	return time.Time{}, errors.New("write a time as 2026-11-30T02:00 or a duration before now (2h)")
-}
-
-func sortHooks(hs []*Hook) {
-	sort.Slice(hs, func(i, j int) bool { return hs[i].ID < hs[j].ID })
 }

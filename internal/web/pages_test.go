@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"html"
 	"net/http"
@@ -8,6 +9,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hookpoint/hookpoint/internal/store"
 )
 
 // fieldErrors returns the errors shown beside each field of a form page.
@@ -217,8 +221,20 @@ func TestDeliveriesPage(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	e.api("POST", "/v1/hooks", map[string]any{"id": "a", "on": []string{"a.*"}, "http": map[string]any{"url": rc.URL}})
 	e.api("POST", "/v1/hooks", map[string]any{"id": "b", "on": []string{"b.*"}, "http": map[string]any{"url": rc.URL + "/nope", "expect": 201}})
+	// 55 deliveries of a, written to the store (firing 55 events costs seconds under -race).
+	ctx := context.Background()
+	now := time.Now()
+	if err := e.store.InsertEvent(ctx, &store.Event{ID: "evt_many", Type: "a.n", Source: "test", Time: now, ReceivedAt: now, Origin: "api", State: store.EventDone}); err != nil {
+		t.Fatal(err)
+	}
+	var ds []*store.Delivery
 	for i := range 55 {
-		e.api("POST", "/v1/events", map[string]any{"type": fmt.Sprintf("a.n%d", i)})
+		at := now.Add(time.Duration(i-60) * time.Second)
+		ds = append(ds, &store.Delivery{ID: fmt.Sprintf("msg_%03d", i), EventID: "evt_many", EventType: fmt.Sprintf("a.n%d", i), HookID: "a",
+			HookVersion: 1, Mode: "sync", Status: store.DeliverySucceeded, Attempts: 1, CreatedAt: at, UpdatedAt: at})
+	}
+	if err := e.store.InsertDeliveries(ctx, ds); err != nil {
+		t.Fatal(err)
 	}
 	e.api("POST", "/v1/events", map[string]any{"type": "b.one"})
 	c := e.signIn(adminToken)

@@ -60,17 +60,16 @@ func loadPages() *pages {
 
 // view is what every page's template gets.
 type view struct {
-	Title     string
-	Nav       string
-	Signed    bool
-	Scope     string
-	CanWrite  bool
-	CSRF      string
-	Flash     []flash
-	Asset     string
-	Poll      int // milliseconds
-	Data      any
-	RequestID string
+	Title    string
+	Nav      string
+	Signed   bool
+	Scope    string
+	CanWrite bool
+	CSRF     string
+	Flash    []flash
+	Asset    string
+	Poll     int // milliseconds
+	Data     any
 }
 
 // render writes a whole page (the layout around the page's "content").
@@ -167,10 +166,6 @@ var funcs = template.FuncMap{
 	"outcome": outcomeLabel,
 	"join":    strings.Join,
 	"ms":      func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) + " ms" },
-	"dur":     humanDuration,
-	"add":     func(a, b int) int { return a + b },
-	"has":     func(list []string, v string) bool { return contains(list, v) },
-	"pathEsc": pathEscape,
 	"jsonIndent": func(v any) string {
 		b, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {
@@ -239,8 +234,6 @@ func contains(list []string, v string) bool {
 	}
 	return false
 }
-
-func pathEscape(s string) string { return strings.ReplaceAll(template.URLQueryEscaper(s), "+", "%20") }
 
 // maskHeader hides the value of a header that usually carries a credential (an
 // Authorization header written literally in headers:), unless it is masked already.
