@@ -393,7 +393,6 @@ hooks:
 	if got := b.text("footer [data-tz]"); got != "Europe/Berlin" {
 		t.Errorf("footer zone %q", got)
 	}
-	b.screenshot("deliveries")
 	b.do(chromedp.Click(css(`#deliveries tbody tr[data-status="failed"] td[data-label="Outcome"] a`)))
 	b.waitPage("Delivery")
 	b.waitText("#attempt-1", "503")
@@ -442,6 +441,9 @@ hooks:
 	b.open("/ui/hooks")
 	b.waitPage("Hooks")
 	b.screenshot("hooks")
+	b.open("/ui/deliveries")
+	b.waitPage("Deliveries")
+	b.screenshotTop("deliveries", 1000)
 	if html := eval[string](b, `document.documentElement.outerHTML`); strings.Contains(html, chatToken) || strings.Contains(html, "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw") {
 		t.Error("the hooks page holds a secret")
 	}
