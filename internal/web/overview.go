@@ -93,7 +93,7 @@ func (u *UI) overviewData(r *http.Request) (*overviewData, error) {
 		return nil, err
 	}
 	for _, h := range hooks {
-		if !h.Enabled || h.FailingSince != nil {
+		if !h.Enabled && !h.DefinedOff() || h.FailingSince != nil {
 			d.Attention = append(d.Attention, h)
 		}
 	}

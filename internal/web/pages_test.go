@@ -263,3 +263,24 @@ func TestDeliveriesPage(t *testing.T) {
 		t.Errorf("a bad time: %d", p.status)
 	}
 }
+
+// A hook whose definition says enabled: false is off until its definition changes: the
+// pages say so, offer no Enable button that could not work, and do not count it as
+// needing attention.
+func TestHookDefinedOff(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{config: `
+hooks:
+  - {id: parked, enabled: false, on: ["x.*"], http: {url: "https://x.example/"}}
+`})
+	c := e.signIn(adminToken)
+	for _, path := range []string{"/ui/hooks", "/ui/hooks/parked"} {
+		p := want(t, c.get(path), 200)
+		if !strings.Contains(p.body, "off in its definition") || strings.Contains(p.body, "/ui/hooks/parked/enable") {
+			t.Errorf("%s: %s", path, clipBody(p.body))
+		}
+	}
+	if p := want(t, c.get("/"), 200); strings.Contains(p.body, `href="/ui/hooks/parked"`) {
+		t.Errorf("the overview counts a hook off in its definition as needing attention")
+	}
+}

@@ -86,6 +86,10 @@ type Hook struct {
 	UpdatedAt      time.Time
 }
 
+// DefinedOff reports whether the hook's definition says enabled: false: it runs for no
+// event whatever its state, until the definition changes.
+func (h *Hook) DefinedOff() bool { return h.Def != nil && !h.Def.IsEnabled() }
+
 // ReadOnly reports whether the hook is managed by the config file.
 func (h *Hook) ReadOnly() bool { return h.ManagedBy == "file" }
 
