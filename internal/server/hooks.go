@@ -223,15 +223,23 @@ func (s *Server) parseHook(def []byte, secrets map[string]string) (*config.Hook,
 		errs = append(errs, config.Issue{Field: "hooks[0].exec", Message: "hooks managed through the API cannot run commands on the server unless server.api_exec is set in its config file; use an http action"})
 	}
 	config.EachTemplate(h, func(field string, t *template.Template) {
-		for _, ref := range t.Refs() {
-			switch ref.Func {
-			case "env", "file":
-				errs = append(errs, config.Issue{Field: "hooks[0]." + field, Message: fmt.Sprintf("%s reads the server's own environment and files; hooks managed through the API read their secrets with secret \"NAME\" (set in secrets)", ref.Func)})
-			case "secret":
-				if _, ok := secrets[ref.Arg]; !ok {
-					errs = append(errs, config.Issue{Field: "hooks[0]." + field, Message: fmt.Sprintf("secret %q is not set: send it in secrets", ref.Arg)})
-				}
+		for _, fn := range []string{"env", "file"} {
+			if t.Uses(fn) {
+				errs = append(errs, config.Issue{Field: "hooks[0]." + field, Message: fmt.Sprintf("%s reads the server's own environment and files; hooks managed through the API read their secrets with secret \"NAME\" (set in secrets)", fn)})
 			}
+		}
+		constant := 0
+		for _, ref := range t.Refs() {
+			if ref.Func != "secret" {
+				continue
+			}
+			constant++
+			if _, ok := secrets[ref.Arg]; !ok {
+				errs = append(errs, config.Issue{Field: "hooks[0]." + field, Message: fmt.Sprintf("secret %q is not set: send it in secrets", ref.Arg)})
+			}
+		}
+		if t.Uses("secret") && constant == 0 {
+			errs = append(errs, config.Issue{Field: "hooks[0]." + field, Message: "name a secret with a constant: {{ secret \"NAME\" }}"})
 		}
 	})
 	if h.HTTP != nil && h.HTTP.TLS != nil && (h.HTTP.TLS.CAFile != "" || h.HTTP.TLS.CertFile != "" || h.HTTP.TLS.KeyFile != "") {
@@ -371,6 +379,9 @@ func (s *Server) saveHook(ctx context.Context, id string, hr *hookRequest) (*ent
 	next := cloneMap(hs.current.Load().byID)
 	next[h.ID] = e
 	hs.publish(next)
+	if exists {
+		s.queue.HookChanged(h.ID)
+	}
 	return e, nil
 }
 
@@ -389,9 +400,22 @@ func (s *Server) deleteHook(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.DeleteHook(r.Context(), id); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return errors.Join(errUnavailable, err)
 	}
+	// Its pending deliveries end now, not when their next attempt comes.
+	pending, err := s.store.ListDeliveries(r.Context(), store.DeliveryFilter{HookID: id, Status: []string{store.DeliveryQueued, store.DeliveryRetrying}})
+	if err != nil {
+		return errors.Join(errUnavailable, err)
+	}
+	now := s.now()
+	for _, d := range pending {
+		if err := s.store.UpdateDelivery(r.Context(), d.ID, store.DeliveryUpdate{Status: store.DeliveryCancelled, Attempts: d.Attempts,
+			Snoozes: d.Snoozes, LastError: "not delivered: the hook was deleted", LastStatus: d.LastStatus, UpdatedAt: now}); err != nil {
+			return errors.Join(errUnavailable, err)
+		}
+	}
 	next := cloneMap(hs.current.Load().byID)
 	delete(next, id)
 	hs.publish(next)
+	s.queue.HookChanged(id)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -418,6 +442,9 @@ func (s *Server) setEnabled(w http.ResponseWriter, r *http.Request, on bool) err
 		return errors.Join(errUnavailable, err)
 	}
 	s.hooks.updateState(id, st)
+	if !on {
+		s.queue.HookChanged(id)
+	}
 	e, _ = s.hooks.get(id)
 	writeJSON(w, http.StatusOK, s.view(e))
 	return nil
@@ -499,6 +526,12 @@ func (s *Server) recoverHook(w http.ResponseWriter, r *http.Request) error {
 	}
 	if req.Since.IsZero() {
 		return badRequest("since", "since is required: the time (RFC 3339) from which failed deliveries are sent again")
+	}
+	// Deliveries of an earlier hook of the same id (deleted, then made again) are not
+	// this hook's.
+	e, _ := s.hooks.get(id)
+	if e.created.After(req.Since) {
+		req.Since = e.created
 	}
 	total := 0
 	for {

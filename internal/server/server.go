@@ -109,7 +109,7 @@ func New(o Options) (*Server, error) {
 	eo := hookpoint.Options{
 		Recorder:      logRecorder{s.log},
 		Now:           o.Now,
-		StoredSecrets: s.hooks.secret,
+		StoredSecrets: s.hooks.storedSecrets,
 		KeepRequests:  true,
 	}
 	if o.Guard != nil {
