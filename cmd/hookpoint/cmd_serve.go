@@ -159,7 +159,7 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, stderr io.
 	}
 	srv, err := server.New(server.Options{
 		Config: cfg, ConfigFile: cfgFile, Store: st, Box: box, AdminToken: admin, Guard: guard, Ingest: sources,
-		Node: node, Logger: log, Queue: queueOptions(o),
+		Node: node, Logger: log, Queue: queueOptions(o), Environ: childEnviron(sc),
 	})
 	if err != nil {
 		return &exitError{code: 1, err: err}
@@ -243,10 +243,39 @@ func reload(ctx context.Context, g *globalOptions, srv *server.Server, log *slog
 	log.Info("config reloaded", "config", path, "hooks", len(cfg.Hooks))
 }
 
+// childEnviron is the environment exec hooks inherit: the server's, without the admin
+// token and the variables the ingest secrets are read from.
+func childEnviron(sc *config.Server) []string {
+	drop := map[string]bool{"HOOKPOINT_TOKEN": true}
+	if sc.Compiled != nil {
+		for _, t := range sc.Compiled.Ingest {
+			for _, r := range t.Refs() {
+				if r.Func == "env" {
+					drop[r.Arg] = true
+				}
+			}
+		}
+	}
+	var out []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if !drop[name] {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// minTokenLen is the shortest admin token accepted: a short one can be guessed.
+const minTokenLen = 16
+
 // adminToken returns the admin token: HOOKPOINT_TOKEN, else the token file named, else
 // the default file beside the database, generated (mode 0600) when missing.
 func adminToken(named, fallback string) (tok, source string, generated bool, err error) {
 	if t := strings.TrimSpace(os.Getenv("HOOKPOINT_TOKEN")); t != "" {
+		if len(t) < minTokenLen {
+			return "", "", false, fmt.Errorf("HOOKPOINT_TOKEN is %d characters long: an admin token needs at least %d", len(t), minTokenLen)
+		}
 		return t, "HOOKPOINT_TOKEN", false, nil
 	}
 	path := named
@@ -255,9 +284,12 @@ func adminToken(named, fallback string) (tok, source string, generated bool, err
 	}
 	b, err := safefile.ReadFile(path, 4096)
 	if err == nil {
+		if st, serr := os.Stat(path); serr == nil && st.Mode().Perm()&0o077 != 0 {
+			return "", "", false, fmt.Errorf("token file %s can be read by others (mode %o): chmod 600 %s", path, st.Mode().Perm(), path)
+		}
 		t := strings.TrimSpace(string(b))
-		if t == "" {
-			return "", "", false, fmt.Errorf("token file %s is empty", path)
+		if len(t) < minTokenLen {
+			return "", "", false, fmt.Errorf("token file %s holds %d characters: an admin token needs at least %d", path, len(t), minTokenLen)
 		}
 		return t, path, false, nil
 	}

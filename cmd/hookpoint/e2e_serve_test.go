@@ -241,3 +241,50 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// The server's own secrets stay out of what it runs and shows: exec hooks do not inherit
+// the admin token or the variables the ingest secrets are read from; a short admin token
+// or a token file others can read is refused; hookpoint token needs the database.
+func TestServeSecretsStayOut(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "hookpoint.yaml")
+	if err := os.WriteFile(cfgPath, []byte(`hooks:
+  - {id: show-env, on: [e.x], exec: {command: /usr/bin/env}}
+server:
+  ingest:
+    xo: {secret: '{{ env "XO_SECRET" }}'}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const tok = "a-long-enough-admin-token-42"
+	env := childEnv(t, "HOOKPOINT_TOKEN="+tok, "XO_SECRET=xo-secret-value-9876", "OTHER_VAR=kept")
+	p := startServe(t, dir, env, "--config", cfgPath)
+	code, body := p.call(t, "POST", "/v1/events", tok, `{"type":"e.x"}`)
+	if code != 200 || !strings.Contains(body, "OTHER_VAR=kept") {
+		t.Fatalf("%d %s", code, body)
+	}
+	if strings.Contains(body, tok) || strings.Contains(body, "xo-secret-value-9876") || strings.Contains(body, "HOOKPOINT_TOKEN") || strings.Contains(body, "XO_SECRET") {
+		t.Errorf("an exec hook saw the server's secrets: %s", body)
+	}
+
+	run := func(env []string, args ...string) (int, string) {
+		cmd := exec.Command(hookpointBin, args...)
+		cmd.Dir, cmd.Env = t.TempDir(), env
+		out, _ := cmd.CombinedOutput()
+		return cmd.ProcessState.ExitCode(), string(out)
+	}
+	if code, out := run(childEnv(t, "HOOKPOINT_TOKEN=short"), "serve", "--dry-run"); code == 0 || !strings.Contains(out, "at least 16") {
+		t.Errorf("a short HOOKPOINT_TOKEN: %d %s", code, out)
+	}
+	tf := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tf, []byte("a-long-enough-admin-token-42\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := run(childEnv(t), "serve", "--dry-run", "--token-file", tf); code == 0 || !strings.Contains(out, "chmod 600") {
+		t.Errorf("a token file others can read: %d %s", code, out)
+	}
+	if code, out := run(childEnv(t), "token", "list", "--db", "sqlite://"+filepath.Join(t.TempDir(), "none.db")); code != 2 || !strings.Contains(out, "no database there") {
+		t.Errorf("token list without a database: %d %s", code, out)
+	}
+}

@@ -31,6 +31,11 @@ import (
 	"github.com/hookpoint/hookpoint/internal/store"
 )
 
+// MaxStoredBody bounds the body kept with each attempt's request (the whole body was
+// sent; its start is enough to see what it was, and a large event would otherwise be
+// stored again with every attempt).
+const MaxStoredBody = 16 << 10
+
 // Name is the River queue deliveries are worked from.
 const Name = "hookpoint_delivery"
 
@@ -342,7 +347,7 @@ func (q *Queue) work(ctx context.Context, id string, jobID int64) error {
 		ExitCode: a.Result.ExitCode, Error: a.Result.Error, Response: a.Result.Response, Node: o.Node,
 	}
 	if a.Request != nil {
-		att.Request, _ = jsonMarshal(a.Request)
+		att.Request, _ = jsonMarshal(a.Request.Bounded(MaxStoredBody))
 	}
 	if err := st.RecordAttempt(ctx, att, upd); err != nil {
 		if errors.Is(err, store.ErrConflict) {

@@ -159,6 +159,14 @@ func (s *Server) process(ctx context.Context, ev *event.Event, origin, idemKey s
 }
 
 func (s *Server) processKeyed(ctx context.Context, ev *event.Event, origin, idemKey, reqHash string) (*EventAnswer, error) {
+	// Events whose hooks run at once are bounded: each may run a command.
+	select {
+	case s.eventSlots <- struct{}{}:
+		defer func() { <-s.eventSlots }()
+	default:
+		return nil, &apiError{Status: http.StatusServiceUnavailable, Code: "busy", RetryAfter: 1,
+			Message: "too many events are being processed at once; try again"}
+	}
 	received := s.now()
 	release := s.inflight.acquire("event " + ev.ID)
 	defer release()
@@ -231,7 +239,7 @@ func (s *Server) processKeyed(ctx context.Context, ev *event.Event, origin, idem
 				Error: res.Error, Response: res.Response, Node: s.opts.Node,
 			}
 			if res.Request != nil {
-				a.Request, _ = json.Marshal(res.Request)
+				a.Request, _ = json.Marshal(res.Request.Bounded(queue.MaxStoredBody))
 			}
 			attempts = append(attempts, a)
 			syncDeliveries = append(syncDeliveries, d)

@@ -140,3 +140,23 @@ func TestStoredSecretsTakeEnvAndFileAway(t *testing.T) {
 		t.Errorf("secret: %q %v", out, err)
 	}
 }
+
+// Echoes in encodings receivers commonly use: ASCII-only JSON (\u escapes for non-ASCII
+// letters), a JSON body echoed inside JSON (escaped twice), and a secret URL's host in an
+// error.
+func TestMaskMoreEchoes(t *testing.T) {
+	t.Parallel()
+	s := NewScope(nil)
+	s.AddSecret("Grüße-Tok3n-2024-abcdef")
+	s.AddSecret(`Pa"ss\w0rd-Secret-99`)
+	s.AddSecret("https://hostsecretabc123.hooks.example/x")
+	for _, tt := range []struct{ in, leak string }{
+		{`{"auth":"Bearer Gr\u00fc\u00dfe-Tok3n-2024-abcdef"}`, "Tok3n-2024"},
+		{`{"data":"{\"pw\":\"Pa\\\"ss\\\\w0rd-Secret-99\"}"}`, "w0rd-Secret"},
+		{`cannot resolve host hostsecretabc123.hooks.example: no such host`, "hostsecretabc123"},
+	} {
+		if got := s.Mask(tt.in); strings.Contains(got, tt.leak) {
+			t.Errorf("Mask(%s) = %s", tt.in, got)
+		}
+	}
+}
