@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base32"
 	"errors"
 	"fmt"
@@ -41,6 +42,8 @@ type serveOptions struct {
 	Synchronous     string
 	Node            string
 	DryRun          bool
+	TLSCert         string
+	TLSKey          string
 }
 
 func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
@@ -53,6 +56,8 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.Workers, "workers", 100, "attempts made at once in all (each hook also has its max_in_flight)")
 	fs.StringVar(&o.Synchronous, "sqlite-synchronous", "FULL", "SQLite's synchronous setting: FULL keeps every answered event through a power loss, NORMAL only through a crash of the process")
 	fs.StringVar(&o.Node, "node", "", "name of this server in attempts (default: the host name)")
+	fs.StringVar(&o.TLSCert, "tls-cert", "", "serve HTTPS with this certificate `FILE` (PEM, with its chain); with --tls-key")
+	fs.StringVar(&o.TLSKey, "tls-key", "", "the private key `FILE` of --tls-cert (PEM)")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "check the config, open (and migrate) the database, read or make the token and key, say what would be served, and exit")
 }
 
@@ -164,6 +169,10 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, stderr io.
 	if err != nil {
 		return &exitError{code: 1, err: err}
 	}
+	tcfg, err := serveTLS(o)
+	if err != nil {
+		return usageErr("%v", err)
+	}
 	if o.DryRun {
 		fmt.Fprintf(stderr, "hookpoint serve --dry-run: would serve on %s (database %s, %d hook(s) from %s, admin token from %s)\n",
 			listen, path, len(cfg.Hooks), orNone(cfgFile), tokenSource)
@@ -178,6 +187,9 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, stderr io.
 		return &exitError{code: 1, err: fmt.Errorf("listen on %s: %w", listen, err)}
 	}
 	url := "http://" + ln.Addr().String()
+	if tcfg != nil {
+		ln, url = tls.NewListener(ln, tcfg), "https://"+ln.Addr().String()
+	}
 	fmt.Fprintf(stderr, "hookpoint serve: %s (database %s, %d hook(s) from %s)\n", url, path, len(cfg.Hooks), orNone(cfgFile))
 	if generated {
 		fmt.Fprintf(stderr, "admin token (shown once, kept in %s): %s\n", tokenSource, admin)
@@ -241,6 +253,29 @@ func reload(ctx context.Context, g *globalOptions, srv *server.Server, log *slog
 		return
 	}
 	log.Info("config reloaded", "config", path, "hooks", len(cfg.Hooks))
+}
+
+// serveTLS reads --tls-cert and --tls-key; nil when neither is set.
+func serveTLS(o *serveOptions) (*tls.Config, error) {
+	if o.TLSCert == "" && o.TLSKey == "" {
+		return nil, nil
+	}
+	if o.TLSCert == "" || o.TLSKey == "" {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	certPEM, err := safefile.ReadFile(o.TLSCert, 1<<20)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert: %w", err)
+	}
+	keyPEM, err := safefile.ReadFile(o.TLSKey, 1<<20)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-key: %w", err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert %s and --tls-key %s are not a certificate and its key", o.TLSCert, o.TLSKey)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
 // childEnviron is the environment exec hooks inherit: the server's, without the admin
