@@ -75,6 +75,9 @@ func timeParam(v string, now time.Time) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		if y := t.Year(); y < 1970 || y > 2200 {
+			return time.Time{}, errors.New("a time must be between the years 1970 and 2200")
+		}
 		return t, nil
 	}
 	if d, err := time.ParseDuration(v); err == nil && d > 0 {
@@ -130,7 +133,7 @@ func (s *Server) retry(ctx context.Context, id string) (*store.Delivery, error) 
 	if d.Status == store.DeliveryQueued || d.Status == store.DeliveryRetrying {
 		return nil, errorf(http.StatusConflict, "pending", "", "delivery %s is %s already; its next attempt is planned", id, d.Status)
 	}
-	if _, _, ok := s.hooks.Hook(d.HookID); !ok {
+	if e, ok := s.hooks.get(d.HookID); !ok || d.CreatedAt.Before(e.created) {
 		return nil, errorf(http.StatusConflict, "hook_deleted", "", "the hook %q of this delivery no longer exists", d.HookID)
 	}
 	if err := s.requeue(ctx, []*store.Delivery{d}); err != nil {

@@ -232,15 +232,23 @@ func (s *Server) parseHook(def []byte, secrets map[string]string) (*config.Hook,
 		errs = append(errs, config.Issue{Field: "hooks[0].exec", Message: "hooks managed through the API cannot run commands on the server unless server.api_exec is set in its config file; use an http action"})
 	}
 	config.EachTemplate(h, func(field string, t *template.Template) {
-		for _, ref := range t.Refs() {
-			switch ref.Func {
-			case "env", "file":
-				errs = append(errs, config.Issue{Field: "hooks[0]." + field, Message: fmt.Sprintf("%s reads the server's own environment and files; hooks managed through the API read their secrets with secret \"NAME\" (set in secrets)", ref.Func)})
-			case "secret":
-				if _, ok := secrets[ref.Arg]; !ok {
-					errs = append(errs, config.Issue{Field: "hooks[0]." + field, Message: fmt.Sprintf("secret %q is not set: send it in secrets", ref.Arg)})
-				}
+		for _, fn := range []string{"env", "file"} {
+			if t.Uses(fn) {
+				errs = append(errs, config.Issue{Field: "hooks[0]." + field, Message: fmt.Sprintf("%s reads the server's own environment and files; hooks managed through the API read their secrets with secret \"NAME\" (set in secrets)", fn)})
 			}
+		}
+		constant := 0
+		for _, ref := range t.Refs() {
+			if ref.Func != "secret" {
+				continue
+			}
+			constant++
+			if _, ok := secrets[ref.Arg]; !ok {
+				errs = append(errs, config.Issue{Field: "hooks[0]." + field, Message: fmt.Sprintf("secret %q is not set: send it in secrets", ref.Arg)})
+			}
+		}
+		if t.Uses("secret") && constant == 0 {
+			errs = append(errs, config.Issue{Field: "hooks[0]." + field, Message: "name a secret with a constant: {{ secret \"NAME\" }}"})
 		}
 	})
 	if h.HTTP != nil && h.HTTP.TLS != nil && (h.HTTP.TLS.CAFile != "" || h.HTTP.TLS.CertFile != "" || h.HTTP.TLS.KeyFile != "") {
@@ -380,6 +388,9 @@ func (s *Server) saveHook(ctx context.Context, id string, hr *hookRequest) (*ent
 	next := cloneMap(hs.current.Load().byID)
 	next[h.ID] = e
 	hs.publish(next)
+	if exists {
+		s.queue.HookChanged(h.ID)
+	}
 	return e, nil
 }
 
@@ -406,9 +417,22 @@ func (s *Server) removeHook(ctx context.Context, id string) error {
 	if err := s.store.DeleteHook(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return errors.Join(errUnavailable, err)
 	}
+	// Its pending deliveries end now, not when their next attempt comes.
+	pending, err := s.store.ListDeliveries(ctx, store.DeliveryFilter{HookID: id, Status: []string{store.DeliveryQueued, store.DeliveryRetrying}})
+	if err != nil {
+		return errors.Join(errUnavailable, err)
+	}
+	now := s.now()
+	for _, d := range pending {
+		if err := s.store.UpdateDelivery(ctx, d.ID, store.DeliveryUpdate{Status: store.DeliveryCancelled, Attempts: d.Attempts,
+			Snoozes: d.Snoozes, LastError: "not delivered: the hook was deleted", LastStatus: d.LastStatus, UpdatedAt: now}); err != nil {
+			return errors.Join(errUnavailable, err)
+		}
+	}
 	next := cloneMap(hs.current.Load().byID)
 	delete(next, id)
 	hs.publish(next)
+	s.queue.HookChanged(id)
 	return nil
 }
 
@@ -443,6 +467,9 @@ func (s *Server) setHookEnabled(ctx context.Context, id string, on bool, reason 
 		return nil, errors.Join(errUnavailable, err)
 	}
 	s.hooks.updateState(id, st)
+	if !on {
+		s.queue.HookChanged(id)
+	}
 	e, _ = s.hooks.get(id)
 	return e, nil
 }
@@ -500,11 +527,7 @@ func testEvent(h *config.Hook, req testRequest) (*event.Event, error) {
 	}
 	ev.Gate = event.GateByName(ev.Type)
 	if err := ev.Validate(); err != nil {
-		field := "type"
-		if strings.Contains(err.Error(), "status") {
-			field = "status"
-		}
-		return nil, badRequest(field, "%s", err.Error())
+		return nil, badRequest("type", "%s", err.Error())
 	}
 	return ev, nil
 }
@@ -537,6 +560,7 @@ func (s *Server) recoverHook(w http.ResponseWriter, r *http.Request) error {
 	if req.Since.IsZero() {
 		return badRequest("since", "since is required: the time (RFC 3339) from which failed deliveries are sent again")
 	}
+	req.Since = s.recoverSince(id, req.Since)
 	total, err := s.recoverFailed(r.Context(), id, req.Since)
 	if err != nil {
 		return err
@@ -545,8 +569,19 @@ func (s *Server) recoverHook(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// recoverSince is the time from which a recover of a hook takes failed deliveries:
+// since, or the hook's creation when later (the deliveries of an earlier hook of the same
+// id, deleted and made again, are not this hook's).
+func (s *Server) recoverSince(id string, since time.Time) time.Time {
+	if e, ok := s.hooks.get(id); ok && e.created.After(since) {
+		return e.created
+	}
+	return since
+}
+
 // recoverFailed queues again the failed deliveries of a hook created since, in batches.
 func (s *Server) recoverFailed(ctx context.Context, id string, since time.Time) (int, error) {
+	since = s.recoverSince(id, since)
 	total := 0
 	for {
 		ds, err := s.store.FailedDeliveries(ctx, id, since, 500)

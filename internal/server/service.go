@@ -233,7 +233,7 @@ func (u uiService) PreviewHook(ctx context.Context, id string, in *web.HookInput
 		}
 		return nil, e
 	}
-	opts := render.Options{}
+	opts := render.Options{Environ: u.s.opts.Environ}
 	if secrets != nil {
 		opts.LookupSecret = func(name string) (string, bool) { v, ok := secrets[name]; return v, ok }
 	}
@@ -299,7 +299,7 @@ func (u uiService) CountFailed(ctx context.Context, hookID string, since time.Ti
 	if _, ok := u.s.hooks.get(hookID); !ok {
 		return 0, web.ErrNotFound
 	}
-	ds, err := u.s.store.FailedDeliveries(ctx, hookID, since, maxRecoverCount)
+	ds, err := u.s.store.FailedDeliveries(ctx, hookID, u.s.recoverSince(hookID, since), maxRecoverCount)
 	return len(ds), err
 }
 

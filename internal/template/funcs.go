@@ -41,6 +41,9 @@ func boundFuncs(b *binding) ttemplate.FuncMap {
 		escapeFunc: b.escape,
 		// env reads a secret from the environment; an unset variable is an error.
 		"env": func(name string) (string, error) {
+			if b.scope.noEnvFile {
+				return "", errors.New("env: hooks managed through the API cannot read the server's environment; use secret")
+			}
 			v, ok := b.scope.lookupEnv(name)
 			if !ok {
 				return "", fmt.Errorf("env %q: the variable is not set", name)
@@ -50,6 +53,9 @@ func boundFuncs(b *binding) ttemplate.FuncMap {
 		},
 		// file reads a secret from a file, without its trailing line break.
 		"file": func(path string) (string, error) {
+			if b.scope.noEnvFile {
+				return "", errors.New("file: hooks managed through the API cannot read the server's files; use secret")
+			}
 			raw, err := b.scope.readFile(path)
 			if err != nil {
 				return "", fmt.Errorf("file %q: %v", path, safefile.Reason(err))
