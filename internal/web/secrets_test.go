@@ -216,6 +216,23 @@ hooks:
 	admin.get("/ui/hooks/ui-bearer/edit")
 	want(t, admin.post("/ui/hooks/ui-bearer", url.Values{"on": {"s.*"}, "enabled": {"on"}, "action": {"http"},
 		"http.url": {rc.URL + `/ui/{{ secret "path" }}`}, "http.auth.type": {"bearer"}, "http.auth.token": {replacedToken}}), 200)
+	// A URL's password and an Authorization-like header, written literally in a hook
+	// made here, are shown masked in its form and kept when the form comes back unchanged.
+	const apiURLPass, apiHeader = "apiUrlPass-5151", "apiHeader-6262"
+	want(t, admin.post("/ui/hooks", url.Values{"id": {"ui-literal"}, "on": {"l.*"}, "enabled": {"on"}, "action": {"http"},
+		"http.url": {"http://user:" + apiURLPass + "@" + u.Host + "/lit"}, "http.headers": {"X-Service-Token: " + apiHeader}}), 200)
+	edit := want(t, admin.get("/ui/hooks/ui-literal/edit"), 200)
+	if strings.Contains(edit.body, apiURLPass) || strings.Contains(edit.body, apiHeader) || !strings.Contains(edit.body, "user:****@") {
+		t.Errorf("the form of a hook with literal credentials shows them")
+	}
+	form := formOf(t, edit.body)
+	form.Set("description", "edited")
+	form.Set("do", "save")
+	want(t, admin.post("/ui/hooks/ui-literal", form), 200)
+	e.api("POST", "/v1/hooks/ui-literal/test", map[string]any{"type": "l.x"})
+	if r, _ := rc.last(); r.Header.Get("Authorization") != "Basic "+base64.StdEncoding.EncodeToString([]byte("user:"+apiURLPass)) || r.Header.Get("X-Service-Token") != apiHeader {
+		t.Errorf("after an edit that kept the masked values: %v", r.Header)
+	}
 	e.api("POST", "/v1/hooks/ui-bearer/test", map[string]any{"type": "s.replaced"})
 	if r, _ := rc.last(); r.Header.Get("Authorization") != "Bearer "+replacedToken || r.Header.Get("Webhook-Signature") != "" {
 		t.Errorf("after an edit that replaced the token and dropped signing: %v", r.Header)
