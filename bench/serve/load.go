@@ -143,8 +143,8 @@ func submitN(base string, n, conc int, progress func(done int)) (time.Duration, 
 
 // submission is one paced submission: what was submitted when.
 type submission struct {
-	id string
-	at time.Time
+	id           string
+	at, answered time.Time
 }
 
 // paced submits at rate per second for d, open loop (each submission in its own
@@ -171,7 +171,7 @@ func paced(rate int, d time.Duration, submit func(i int) (string, error)) ([]sub
 				errOnce.Do(func() { firstErr = err })
 				return
 			}
-			out[i] = submission{id: id, at: at}
+			out[i] = submission{id: id, at: at, answered: time.Now()}
 		}()
 	}
 	wg.Wait()

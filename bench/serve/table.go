@@ -17,64 +17,96 @@ import (
 const convoyDeliveries = 200
 
 func printTable(w io.Writer, o *options, rs []*round, mem *memory) {
-	med := func(f func(r *round) float64) float64 {
-		v := make([]float64, len(rs))
-		for i, r := range rs {
-			v[i] = f(r)
-		}
-		slices.Sort(v)
-		return v[len(v)/2]
-	}
-	all := func(f func(r *round) float64, format string) string {
-		parts := make([]string, len(rs))
-		for i, r := range rs {
-			parts[i] = fmt.Sprintf(format, f(r))
-		}
-		return strings.Join(parts, ", ")
-	}
-	row := func(what string, f func(r *round) float64, format string) {
-		fmt.Fprintf(w, "| %s | "+format+" | %s |\n", what, med(f), all(f, format))
-	}
-	fmt.Fprintf(w, "\nhookpoint serve on SQLite (synchronous=%s), %d River workers, FetchCooldown %s, FetchPollInterval %s; %d clients;\n",
-		o.child.sync, o.child.workers, o.child.fetchCooldown, o.child.fetchPoll, o.conc)
-	fmt.Fprintf(w, "%d interleaved rounds; closed-loop runs of %s; backlogs of %d; paced runs of %s. %s, %d CPUs, %s.\n\n",
-		o.rounds, o.d, o.drain, o.pacedD, runtime.Version(), runtime.NumCPU(), time.Now().Format("2006-01-02"))
-	fmt.Fprintf(w, "| measurement | median | rounds |\n|---|---|---|\n")
-	row("bare net/http POST to the receiver, requests/s (baseline)", func(r *round) float64 { return r.baseline }, "%.0f")
-	row(fmt.Sprintf("POST /v1/events accepted/s, one async hook, %d clients, deliveries flowing", o.conc), func(r *round) float64 { return r.hpEvents }, "%.0f")
-	row("… deliveries/s completed meanwhile", func(r *round) float64 { return r.hpDelivered }, "%.0f")
-	row("POST /v1/events accepted/s, deliveries held by the receiver", func(r *round) float64 { return r.hpFill }, "%.0f")
-	row(fmt.Sprintf("**hookpoint: deliveries/s completed end to end** (backlog of %d)", o.drain), func(r *round) float64 { return r.hpDrain }, "%.0f")
-	row("**bare River: jobs/s completed** (the same backlog, the same POST)", func(r *round) float64 { return r.riverDrain }, "%.0f")
-	row("bare River: jobs/s inserted (InsertMany, 1,000 a batch)", func(r *round) float64 { return r.riverInsert }, "%.0f")
-	row("hookpoint / bare River, deliveries/s (median of per-round ratios)", func(r *round) float64 { return r.hpDrain / r.riverDrain }, "%.2f")
-	row(fmt.Sprintf("hookpoint / Convoy (~%d deliveries/s)", convoyDeliveries), func(r *round) float64 { return r.hpDrain / convoyDeliveries }, "%.1f")
-	row("CPU ms per delivery, server process (draining)", func(r *round) float64 { return r.hpCPU }, "%.2f")
-	row("CPU ms per job, bare River process (draining)", func(r *round) float64 { return r.riverCPU }, "%.2f")
-	for _, rate := range o.rates {
-		for _, who := range []string{"hookpoint", "bare River"} {
-			lat := func(r *round) latency {
-				if who == "hookpoint" {
-					return r.hpLat[rate]
-				}
-				return r.riverLat[rate]
+	multi := len(o.variants) > 1
+	cells := func(f func(v *variantRound, r *round) float64, format string) []string {
+		var out []string
+		for i := range o.variants {
+			vals := make([]float64, len(rs))
+			for j, r := range rs {
+				vals[j] = f(r.v[i], r)
 			}
-			ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-			row(fmt.Sprintf("%s submit-to-delivery p50 at %d/s, ms", who, rate), func(r *round) float64 { return ms(lat(r).p50) }, "%.1f")
-			row(fmt.Sprintf("%s submit-to-delivery p99 at %d/s, ms", who, rate), func(r *round) float64 { return ms(lat(r).p99) }, "%.1f")
+			med := median(vals)
+			if multi || len(rs) == 1 {
+				out = append(out, fmt.Sprintf(format, med))
+				continue
+			}
+			per := make([]string, len(vals))
+			for j, v := range vals {
+				per[j] = fmt.Sprintf(format, v)
+			}
+			out = append(out, fmt.Sprintf(format, med), strings.Join(per, ", "))
+		}
+		return out
+	}
+	row := func(what string, f func(v *variantRound, r *round) float64, format string) {
+		fmt.Fprintf(w, "| %s | %s |\n", what, strings.Join(cells(f, format), " | "))
+	}
+	fmt.Fprintf(w, "\n%d interleaved rounds; %d clients; closed-loop runs of %s; backlogs of %d; paced runs of %s. %s, %d CPUs, %s.\n",
+		o.rounds, o.conc, o.d, o.drain, o.pacedD, runtime.Version(), runtime.NumCPU(), time.Now().Format("2006-01-02"))
+	for _, v := range o.variants {
+		fmt.Fprintf(w, "%s: SQLite synchronous=%s, %d River workers, FetchCooldown %s, FetchPollInterval %s.\n",
+			v.name, v.child.sync, v.child.workers, v.child.fetchCooldown, v.child.fetchPoll)
+	}
+	fmt.Fprintln(w)
+	switch {
+	case multi:
+		fmt.Fprintf(w, "| measurement (median of the rounds) |")
+		for _, v := range o.variants {
+			fmt.Fprintf(w, " %s |", v.name)
+		}
+		fmt.Fprintf(w, "\n|---|%s\n", strings.Repeat("---|", len(o.variants)))
+	case len(rs) == 1:
+		fmt.Fprintf(w, "| measurement | value |\n|---|---|\n")
+	default:
+		fmt.Fprintf(w, "| measurement | median | rounds |\n|---|---|---|\n")
+	}
+	row("bare net/http POST to the receiver, requests/s (baseline)", func(_ *variantRound, r *round) float64 { return r.baseline }, "%.0f")
+	row(fmt.Sprintf("POST /v1/events accepted/s, one async hook, %d clients, deliveries flowing", o.conc), func(v *variantRound, _ *round) float64 { return v.hpEvents }, "%.0f")
+	row("… deliveries/s completed meanwhile", func(v *variantRound, _ *round) float64 { return v.hpDelivered }, "%.0f")
+	row("POST /v1/events accepted/s, deliveries held by the receiver", func(v *variantRound, _ *round) float64 { return v.hpFill }, "%.0f")
+	row(fmt.Sprintf("**hookpoint: deliveries/s completed end to end** (a backlog of %d)", o.drain), func(v *variantRound, _ *round) float64 { return v.hpDrain }, "%.0f")
+	row("**bare River: jobs/s completed** (the same backlog, the same POST)", func(v *variantRound, _ *round) float64 { return v.riverDrain }, "%.0f")
+	row("bare River: jobs/s inserted (InsertMany, 1,000 a batch)", func(v *variantRound, _ *round) float64 { return v.riverInsert }, "%.0f")
+	row("hookpoint / bare River, deliveries/s (median of per-round ratios)", func(v *variantRound, _ *round) float64 { return v.hpDrain / v.riverDrain }, "%.2f")
+	row(fmt.Sprintf("hookpoint / Convoy (~%d deliveries/s)", convoyDeliveries), func(v *variantRound, _ *round) float64 { return v.hpDrain / convoyDeliveries }, "%.1f")
+	row("hookpoint deliveries/s / baseline requests/s", func(v *variantRound, r *round) float64 { return v.hpDrain / r.baseline }, "%.3f")
+	row("CPU ms per delivery, server process (draining)", func(v *variantRound, _ *round) float64 { return v.hpCPU }, "%.2f")
+	row("CPU ms per job, bare River process (draining)", func(v *variantRound, _ *round) float64 { return v.riverCPU }, "%.2f")
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	for _, rate := range o.rates {
+		row(fmt.Sprintf("hookpoint paced at %d/s: events/s answered", rate), func(v *variantRound, _ *round) float64 { return v.hpAnswer[rate].rate }, "%.0f")
+		for _, l := range []struct {
+			what string
+			get  func(v *variantRound) latency
+		}{
+			{"hookpoint submit-to-delivery", func(v *variantRound) latency { return v.hpLat[rate] }},
+			{"hookpoint submit-to-answer (POST /v1/events)", func(v *variantRound) latency { return v.hpAnswer[rate] }},
+			{"bare River submit-to-delivery (a job per transaction)", func(v *variantRound) latency { return v.riverLat[rate] }},
+		} {
+			row(fmt.Sprintf("%s p50 at %d/s, ms", l.what, rate), func(v *variantRound, _ *round) float64 { return ms(l.get(v).p50) }, "%.1f")
+			row(fmt.Sprintf("%s p99 at %d/s, ms", l.what, rate), func(v *variantRound, _ *round) float64 { return ms(l.get(v).p99) }, "%.1f")
 		}
 	}
 	if mem == nil {
 		return
 	}
-	fmt.Fprintf(w, "\nServer memory with a backlog for a receiver that is down: %d deliveries (%d events × %d async hooks) submitted in %s (%.0f events/s, %.0f deliveries/s).\n\n",
-		mem.deliveries, mem.events, mem.deliveries/max(mem.events, 1), mem.took.Round(time.Second),
+	fmt.Fprintf(w, "\nServer memory (%s) with a backlog for a receiver that is down (%s): %d deliveries (%d events × %d async hooks) submitted in %s (%.0f events/s, %.0f deliveries/s).\n\n",
+		o.variants[0].name, mem.down, mem.deliveries, mem.events, mem.deliveries/max(mem.events, 1), mem.took.Round(time.Second),
 		float64(mem.events)/mem.took.Seconds(), float64(mem.deliveries)/mem.took.Seconds())
 	fmt.Fprintf(w, "| backlog | VmRSS |\n|---|---|\n")
 	for _, s := range mem.samples {
 		fmt.Fprintf(w, "| %d%% (%d deliveries) | %.1f MiB |\n", s.pct, mem.deliveries*s.pct/100, float64(s.rss)/1024)
 	}
-	fmt.Fprintf(w, "| 100%%, 10 s later | %.1f MiB |\n| peak (VmHWM) | %.1f MiB |\n", float64(mem.settled)/1024, float64(mem.peak)/1024)
+	fmt.Fprintf(w, "| 100%%, %s later | %.1f MiB |\n| peak (VmHWM) | %.1f MiB |\n", mem.settle, float64(mem.settled)/1024, float64(mem.peak)/1024)
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 0 {
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return s[len(s)/2]
 }
 
 type atomicCounter struct{ n atomic.Int64 }
