@@ -474,7 +474,7 @@ type memory struct {
 	samples            []memSample // at 0%, 10%, ... 100% of the events
 	settled            int64       // VmRSS a while (-settle) after the last event
 	settle             time.Duration
-	peak               int64       // VmHWM
+	peak               int64 // VmHWM
 }
 
 type memSample struct {
