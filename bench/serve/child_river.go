@@ -77,6 +77,7 @@ func riverChild(args []string) {
 	target := fs.String("target", "", "receiver URL")
 	samplePath := fs.String("sample", "", "file with the sample request (JSON)")
 	unique := fs.Bool("unique", false, "insert with hookpoint's unique options")
+	group := fs.Bool("group", false, "group the jobs of concurrent /event requests into one transaction (group commit)")
 	_ = fs.Parse(args)
 	stop := startProfile(o.cpuProfile)
 	ctx := context.Background()
@@ -142,20 +143,27 @@ func riverChild(args []string) {
 			}
 		}
 	})
-	mux.HandleFunc("POST /event", func(w http.ResponseWriter, r *http.Request) {
-		tx, err := db.BeginTx(r.Context(), nil)
+	insert := func(ctx context.Context, ids []string) error {
+		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
+			return err
 		}
 		defer func() { _ = tx.Rollback() }()
-		if _, err := client.InsertTx(r.Context(), tx, postArgs{ID: r.URL.Query().Get("id")}, opts); err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
+		params := make([]river.InsertManyParams, len(ids))
+		for i, id := range ids {
+			params[i] = river.InsertManyParams{Args: postArgs{ID: id}, InsertOpts: opts}
 		}
-		if err := tx.Commit(); err != nil {
+		if _, err := client.InsertManyTx(ctx, tx, params); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}
+	if *group {
+		insert = groupCommit(insert)
+	}
+	mux.HandleFunc("POST /event", func(w http.ResponseWriter, r *http.Request) {
+		if err := insert(r.Context(), []string{r.URL.Query().Get("id")}); err != nil {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
 		}
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -167,6 +175,49 @@ func riverChild(args []string) {
 	waitForStop()
 	stop()
 	os.Exit(0)
+}
+
+// groupCommit makes insert take the jobs of concurrent callers together: the first caller
+// starts a transaction, and those who come while one commits go into the next. Nobody
+// waits for a timer, so a lone caller is not delayed.
+func groupCommit(insert func(ctx context.Context, ids []string) error) func(ctx context.Context, ids []string) error {
+	type call struct {
+		ids  []string
+		done chan error
+	}
+	calls := make(chan call, 4096)
+	go func() {
+		for c := range calls {
+			batch := []call{c}
+		more:
+			for len(batch) < 500 {
+				select {
+				case c := <-calls:
+					batch = append(batch, c)
+				default:
+					break more
+				}
+			}
+			var ids []string
+			for _, c := range batch {
+				ids = append(ids, c.ids...)
+			}
+			err := insert(context.Background(), ids)
+			for _, c := range batch {
+				c.done <- err
+			}
+		}
+	}()
+	return func(ctx context.Context, ids []string) error {
+		c := call{ids: ids, done: make(chan error, 1)}
+		calls <- c
+		select {
+		case err := <-c.done:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // internal/queue's defaults (Options.defaults), for the bare River client.

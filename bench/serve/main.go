@@ -89,7 +89,7 @@ func main() {
 	flag.StringVar(&o.profileDir, "cpuprofile", "", "write CPU profiles of the children into this directory")
 	var variants []string
 	flag.Func("variant", "also measure hookpoint and bare River with other settings, in the same rounds: `NAME:flag=value,...` "+
-		"with the flags sync, workers, fetch-cooldown, fetch-poll (repeat for more)", func(v string) error {
+		"with the flags sync, workers, fetch-cooldown, fetch-poll, and group (bare River commits concurrent one-job transactions together) (repeat for more)", func(v string) error {
 		variants = append(variants, v)
 		return nil
 	})
@@ -205,6 +205,7 @@ type round struct {
 type variant struct {
 	name  string
 	child childOptions
+	group bool // bare River groups concurrent one-job transactions (group commit)
 }
 
 func parseVariant(s string, base childOptions) (variant, error) {
@@ -225,6 +226,8 @@ func parseVariant(s string, base childOptions) (variant, error) {
 			v.child.fetchCooldown, err = time.ParseDuration(val)
 		case "fetch-poll":
 			v.child.fetchPoll, err = time.ParseDuration(val)
+		case "group":
+			v.group, err = strconv.ParseBool(val)
 		default:
 			err = fmt.Errorf("unknown setting %q", k)
 		}
@@ -243,6 +246,7 @@ type variantRound struct {
 	hpDrain         float64         // deliveries/s draining the backlog
 	hpCPU           float64         // CPU ms of the server per delivery while draining
 	riverInsert     float64         // jobs/s inserted (InsertMany)
+	riverEvents     float64         // jobs/s inserted one per transaction by concurrent clients
 	riverDrain      float64         // jobs/s draining the backlog
 	riverCPU        float64         // CPU ms of bare River per job while draining
 	hpLat, riverLat map[int]latency // submit to arrival at the receiver
@@ -409,12 +413,29 @@ func (b *bench) river(v variant, r int, res *variantRound) {
 	if b.o.riverUnique {
 		args = append(args, "-unique")
 	}
+	if v.group {
+		args = append(args, "-group")
+	}
 	c := startChild("river", args...)
 	defer c.stop()
 	rcv := b.rcv
 
-	rcv.shut()
+	// Closed loop: a job per transaction, as hookpoint inserts an event's.
 	base := rcv.done.Load()
+	var i atomicCounter
+	n, err := closedLoop(b.o.conc, b.o.d, func() error {
+		return postTo(c.url + "/event?id=" + fmt.Sprintf("river-%d-e%d", r, i.next()))
+	})
+	if err != nil {
+		log.Fatalf("river: %v\n%s", err, c.stderr)
+	}
+	res.riverEvents = float64(n) / b.o.d.Seconds()
+	if _, ok := rcv.waitDone(base, n, 10*time.Minute); !ok {
+		log.Fatalf("river: the jobs of the closed loop did not complete\n%s", c.stderr)
+	}
+
+	rcv.shut()
+	base = rcv.done.Load()
 	start := time.Now()
 	prefix := fmt.Sprintf("river-%d-", r)
 	if err := postTo(c.url + "/jobs?n=" + strconv.Itoa(b.o.drain) + "&prefix=" + prefix); err != nil {

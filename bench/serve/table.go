@@ -44,8 +44,12 @@ func printTable(w io.Writer, o *options, rs []*round, mem *memory) {
 	fmt.Fprintf(w, "\n%d interleaved rounds; %d clients; closed-loop runs of %s; backlogs of %d; paced runs of %s. %s, %d CPUs, %s.\n",
 		o.rounds, o.conc, o.d, o.drain, o.pacedD, runtime.Version(), runtime.NumCPU(), time.Now().Format("2006-01-02"))
 	for _, v := range o.variants {
-		fmt.Fprintf(w, "%s: SQLite synchronous=%s, %d River workers, FetchCooldown %s, FetchPollInterval %s.\n",
-			v.name, v.child.sync, v.child.workers, v.child.fetchCooldown, v.child.fetchPoll)
+		group := ""
+		if v.group {
+			group = "; bare River commits concurrent one-job transactions together"
+		}
+		fmt.Fprintf(w, "%s: SQLite synchronous=%s, %d River workers, FetchCooldown %s, FetchPollInterval %s%s.\n",
+			v.name, v.child.sync, v.child.workers, v.child.fetchCooldown, v.child.fetchPoll, group)
 	}
 	fmt.Fprintln(w)
 	switch {
@@ -66,6 +70,7 @@ func printTable(w io.Writer, o *options, rs []*round, mem *memory) {
 	row("POST /v1/events accepted/s, deliveries held by the receiver", func(v *variantRound, _ *round) float64 { return v.hpFill }, "%.0f")
 	row(fmt.Sprintf("**hookpoint: deliveries/s completed end to end** (a backlog of %d)", o.drain), func(v *variantRound, _ *round) float64 { return v.hpDrain }, "%.0f")
 	row("**bare River: jobs/s completed** (the same backlog, the same POST)", func(v *variantRound, _ *round) float64 { return v.riverDrain }, "%.0f")
+	row(fmt.Sprintf("bare River: jobs/s inserted one per transaction, %d clients (as events)", o.conc), func(v *variantRound, _ *round) float64 { return v.riverEvents }, "%.0f")
 	row("bare River: jobs/s inserted (InsertMany, 1,000 a batch)", func(v *variantRound, _ *round) float64 { return v.riverInsert }, "%.0f")
 	row("hookpoint / bare River, deliveries/s (median of per-round ratios)", func(v *variantRound, _ *round) float64 { return v.hpDrain / v.riverDrain }, "%.2f")
 	row(fmt.Sprintf("hookpoint / Convoy (~%d deliveries/s)", convoyDeliveries), func(v *variantRound, _ *round) float64 { return v.hpDrain / convoyDeliveries }, "%.1f")
