@@ -53,8 +53,15 @@ for example in /usr/share/doc/hookpoint/examples/*.yaml; do
   hookpoint check --no-secrets --config "$example" >/dev/null || fail "the shipped example $example does not pass check"
 done
 
+echo "-- the server"
+servedir=$(mktemp -d)
+hookpoint serve --dry-run --config /etc/hookpoint/hookpoint.yaml --db "sqlite://$servedir/hookpoint.db" ||
+  fail "hookpoint serve --dry-run with the shipped config failed"
+[ "$(stat -c %a "$servedir/hookpoint.token")" = 600 ] || fail "the generated token file is not mode 600"
+rm -rf "$servedir"
+
 echo "-- man pages and completions"
-for page in hookpoint hookpoint-check hookpoint-emit hookpoint-listen hookpoint-run hookpoint-vzdump; do
+for page in hookpoint hookpoint-check hookpoint-emit hookpoint-listen hookpoint-run hookpoint-vzdump hookpoint-serve hookpoint-token; do
   [ -f "/usr/share/man/man1/$page.1.gz" ] || fail "no man page $page(1)"
 done
 if command -v man >/dev/null; then

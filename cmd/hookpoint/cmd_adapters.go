@@ -30,7 +30,11 @@ Exit status: 0 to go on, 1 when a hook aborted the event, 2 on a bad invocation 
 A phase this version does not know (one a newer release of the tool added) fires as a
 notification with what could be read, with a warning on stderr; one that is not a plain
 name (letters, digits, '-', '_') is a bad invocation and fires nothing. The output (one
-line per hook, a failed hook's stderr or response below it) goes to the tool's log.`
+line per hook, a failed hook's stderr or response below it) goes to the tool's log.
+
+With --server (or HOOKPOINT_SERVER) the event goes to hookpoint serve, whose hooks and
+verdict decide; when it cannot be reached a gate phase exits 1 (--server-unreachable
+proceed: 0) and a notification is spooled and sent later (docs/fleet.md).`
 
 func newVzdumpCommand(g *globalOptions) *cobra.Command {
 	var phases strings.Builder
@@ -86,6 +90,7 @@ A gate phase exits 1 when a hook aborts, so vzdump stops that job or guest.
 	c.Flags().SetInterspersed(false)
 	g.AddConfigFlags(c.Flags())
 	g.AddFireFlags(c.Flags())
+	g.AddFleetFlags(c.Flags())
 	return c
 }
 
@@ -138,6 +143,7 @@ on a hook's exit status). The %CV4PVE_AUTOSNAP_NAME% placeholders work in every 
 	}
 	g.AddConfigFlags(c.Flags())
 	g.AddFireFlags(c.Flags())
+	g.AddFleetFlags(c.Flags())
 	c.Flags().StringVar(&o.Phase, "phase", "", "phase to fire instead of CV4PVE_AUTOSNAP_PHASE (for testing hooks)")
 	_ = c.RegisterFlagCompletionFunc("phase", cobra.FixedCompletions(autosnap.Phases, cobra.ShellCompDirectiveNoFileComp))
 	return c
@@ -182,6 +188,7 @@ A type this version does not know fires with its arguments in data.args.
 	c.Flags().SetInterspersed(false)
 	g.AddConfigFlags(c.Flags())
 	g.AddFireFlags(c.Flags())
+	g.AddFleetFlags(c.Flags())
 	return c
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -31,15 +32,23 @@ notification a failing hook warns (on_failure defaults to warn).
 The outcome is printed as soon as the sync hooks are done; async hooks are then given
 up to --async-deadline, and any left undelivered are reported on stderr.
 
+With --server (or HOOKPOINT_SERVER) the event goes to hookpoint serve, which runs its
+hooks and answers the verdict; the outcome is printed the same way. When the server
+cannot be reached, a gate aborts (--server-unreachable proceed lets it through) and a
+notification is kept in the spool and sent once the server answers again. See
+docs/fleet.md.
+
 Exit status: 0 when the verdict is proceed, 1 when a hook aborted it, 2 on a usage or
-configuration error, 128+N when signal N cancelled it, and with --strict-async 3 when
-async hooks could not be delivered before --async-deadline.`,
+configuration error (or the server refused the token or the event), 128+N when signal
+N cancelled it, and with --strict-async 3 when async hooks could not be delivered
+before --async-deadline.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runEmit(cmd.Context(), g, o, args, cmd.OutOrStdout())
 		},
 	}
 	g.AddConfigFlags(c.Flags())
 	g.AddFireFlags(c.Flags())
+	g.AddFleetFlags(c.Flags())
 	o.AddFlags(c.Flags())
 	c.ValidArgsFunction = completeEventType(g)
 	c.Flags().BoolVar(&o.StrictAsync, "strict-async", false, "exit 3 when async hooks could not be delivered before --async-deadline")
@@ -79,13 +88,17 @@ type fireOptions struct {
 // with strictAsync.
 // ctx is cancelled by a signal, which caught tells.
 func fireOne(ctx context.Context, caught func() os.Signal, g *globalOptions, ev *hookpoint.Event, out io.Writer, o fireOptions) error {
-	e, err := g.open()
+	e, err := g.openFirer()
 	if err != nil {
 		return err
 	}
-	res, err := e.engine.Fire(ctx, ev)
+	res, err := e.fire(ctx, ev)
 	if err != nil {
 		e.close(ctx, g.AsyncDeadline)
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return err
+		}
 		return usageErr("%v", err)
 	}
 	if o.output == "json" {

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/hookpoint/hookpoint/internal/fleet"
 	"github.com/hookpoint/hookpoint/internal/journal"
 	"github.com/hookpoint/hookpoint/internal/match"
 )
@@ -30,14 +31,15 @@ type journalOptions struct {
 	Follow   bool
 }
 
-// journalOutcomes are the outcomes a journal record can have.
-var journalOutcomes = []string{"ok", "failed", "timeout", "skipped"}
+// journalOutcomes are the outcomes a journal record can have: a hook's, and those of
+// the events a node sent to its server (--server).
+var journalOutcomes = []string{"ok", "failed", "timeout", "skipped", fleet.OutcomeSpooled, fleet.OutcomeDropped}
 
 func (o *journalOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.Runs, "run", nil, "only the records of this run `ID` (repeatable)")
 	fs.StringArrayVar(&o.Hooks, "hook", nil, "only the records of this hook `ID` (repeatable)")
 	fs.StringArrayVar(&o.Events, "event", nil, "only the records whose event type matches `PATTERN`; * matches any run of characters (repeatable)")
-	fs.StringSliceVar(&o.Outcomes, "outcome", nil, "only the records with this `OUTCOME`: ok, failed, timeout or skipped (repeatable, or comma-separated)")
+	fs.StringSliceVar(&o.Outcomes, "outcome", nil, "only the records with this `OUTCOME`: ok, failed, timeout, skipped, spooled or dropped (repeatable, or comma-separated)")
 	fs.StringVar(&o.Since, "since", "", "only the records at or after `TIME`: a duration ago (2h, 30m), RFC 3339 (2026-05-01T02:00:00Z) or a local date (2026-05-01)")
 	fs.StringVar(&o.Until, "until", "", "only the records before `TIME`, in the same forms as --since")
 	outputFlag(fs, &o.Output)

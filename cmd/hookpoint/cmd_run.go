@@ -17,6 +17,7 @@ import (
 
 	"github.com/hookpoint/hookpoint"
 	"github.com/hookpoint/hookpoint/internal/event"
+	"github.com/hookpoint/hookpoint/internal/fleet"
 )
 
 type runOptions struct {
@@ -52,7 +53,13 @@ Ctrl-C from it directly). --timeout stops the command with SIGTERM, and --kill-a
 follows any signal with SIGKILL if the command is still running. The command sees
 HOOKPOINT_RUN_ID, so a nested 'hookpoint emit' joins the run.
 
-The exit status is the command's own, unless a pre hook aborted it (75).`,
+With --server (or HOOKPOINT_SERVER) the four events go to hookpoint serve, which runs
+its hooks; its verdict on KIND.pre decides whether the command starts. When the server
+cannot be reached the command is not started (--server-unreachable proceed starts it),
+and the later events are kept in the spool until it answers again (docs/fleet.md).
+
+The exit status is the command's own, unless a pre hook aborted it or the server could
+not be reached for KIND.pre (75), or the server refused the token (2, nothing ran).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRun(cmd.Context(), g, o, args, cmd.ErrOrStderr())
 		},
@@ -60,6 +67,7 @@ The exit status is the command's own, unless a pre hook aborted it (75).`,
 	c.Flags().SetInterspersed(false)
 	g.AddConfigFlags(c.Flags())
 	g.AddFireFlags(c.Flags())
+	g.AddFleetFlags(c.Flags())
 	o.AddFlags(c.Flags())
 	return c
 }
@@ -141,14 +149,16 @@ func cancelled(sig os.Signal, err error) error {
 
 // lifecycle fires the events of one wrapped run.
 type lifecycle struct {
-	eng   *hookpoint.Engine
+	f     firer
 	base  *hookpoint.Event
 	start time.Time
 	log   io.Writer
 }
 
-// fire fires KIND.phase with the base data plus extra.
-func (l *lifecycle) fire(ctx context.Context, phase, status string, gate bool, extra map[string]any) *hookpoint.Outcome {
+// fire fires KIND.phase with the base data plus extra. An error (the server refused
+// the token) is returned for the pre gate and reported for the others, which then count
+// as proceeding.
+func (l *lifecycle) fire(ctx context.Context, phase, status string, gate bool, extra map[string]any) (*hookpoint.Outcome, error) {
 	ev := event.New(l.base.Run.Kind + "." + phase)
 	ev.Run, ev.Source, ev.Subject, ev.Status, ev.Gate = l.base.Run, l.base.Source, l.base.Subject, status, gate
 	for k, v := range l.base.Data {
@@ -157,11 +167,20 @@ func (l *lifecycle) fire(ctx context.Context, phase, status string, gate bool, e
 	for k, v := range extra {
 		ev.Data[k] = v
 	}
-	out, err := l.eng.Fire(ctx, ev)
-	if err != nil { // the type and status are built here, so this is a bug
-		fmt.Fprintf(l.log, "hookpoint: %s: %v\n", ev.Type, err)
-		return &hookpoint.Outcome{Event: ev, Verdict: hookpoint.Proceed}
+	out, err := l.f.fire(ctx, ev)
+	if err != nil && gate {
+		return nil, err
 	}
+	if err != nil { // the type and status are built here: the server refused it or the token
+		fmt.Fprintf(l.log, "hookpoint: %s: %v\n", ev.Type, err)
+		return &hookpoint.Outcome{Event: ev, Verdict: hookpoint.Proceed}, nil
+	}
+	return out, nil
+}
+
+// notify fires a notification of the lifecycle, whose errors fire reports.
+func (l *lifecycle) notify(ctx context.Context, phase, status string, extra map[string]any) *hookpoint.Outcome {
+	out, _ := l.fire(ctx, phase, status, false, extra)
 	return out
 }
 
@@ -209,14 +228,18 @@ func runRun(ctx context.Context, g *globalOptions, o *runOptions, args []string,
 		}
 		return err
 	}
-	e, err := g.open()
+	e, err := g.openFirer()
 	if err != nil {
 		endPre()
 		return err
 	}
-	l := &lifecycle{eng: e.engine, base: base, start: time.Now(), log: stderr}
-	pre := l.fire(preCtx, "pre", "", true, nil)
+	l := &lifecycle{f: e, base: base, start: time.Now(), log: stderr}
+	pre, err := l.fire(preCtx, "pre", "", true, nil)
 	endPre()
+	if err != nil { // nothing ran: the server refused the token or the event
+		e.close(ctx, g.AsyncDeadline)
+		return err
+	}
 
 	// The hooks after the command (or after a pre abort) are not cancelled by the signal
 	// that ended it, but a further signal cancels them and the async wait.
@@ -227,7 +250,7 @@ func runRun(ctx context.Context, g *globalOptions, o *runOptions, args []string,
 		if errText != "" {
 			extra["error"] = errText
 		}
-		l.fire(afterCtx, "end", status, false, extra)
+		l.notify(afterCtx, "end", status, extra)
 	}
 
 	if pre.Verdict == hookpoint.Abort {
@@ -235,7 +258,10 @@ func runRun(ctx context.Context, g *globalOptions, o *runOptions, args []string,
 		defer stopAfter()
 		status, code, why := event.StatusFail, exitGateAbort, "a pre hook aborted the job"
 		shown := why // on stderr: with the end of the hook's stderr or its response
-		if r := pre.AbortedBy(); r != nil {
+		if r := pre.AbortedBy(); r != nil && r.Action == fleet.Action {
+			why = r.Error // the server could not be reached
+			shown = why + "; the command was not started"
+		} else if r != nil {
 			why = fmt.Sprintf("pre hook %s failed: %s", r.HookID, r.Error)
 			var b strings.Builder
 			fmt.Fprintf(&b, "pre hook %s %s\n", r.HookID, describe(r))
@@ -249,7 +275,7 @@ func runRun(ctx context.Context, g *globalOptions, o *runOptions, args []string,
 				code = 128 + int(s)
 			}
 		}
-		l.fire(afterCtx, "abort", status, false, map[string]any{"exit_code": code, "error": why})
+		l.notify(afterCtx, "abort", status, map[string]any{"exit_code": code, "error": why})
 		finish(status, code, why)
 		e.close(afterCtx, g.AsyncDeadline)
 		return &exitError{code: code, err: errors.New(shown)}
@@ -292,7 +318,7 @@ func runRun(ctx context.Context, g *globalOptions, o *runOptions, args []string,
 	afterCtx, stopAfter = afterPhase(ctx, sigs)
 	defer stopAfter()
 	if status == event.StatusSuccess {
-		post := l.fire(afterCtx, "post", event.StatusSuccess, false, map[string]any{"exit_code": code, "duration": time.Since(l.start).Seconds()})
+		post := l.notify(afterCtx, "post", event.StatusSuccess, map[string]any{"exit_code": code, "duration": time.Since(l.start).Seconds()})
 		switch {
 		case post.Verdict == hookpoint.Abort:
 			status = event.StatusFail
@@ -303,7 +329,7 @@ func runRun(ctx context.Context, g *globalOptions, o *runOptions, args []string,
 			status = event.StatusWarning
 		}
 	} else {
-		l.fire(afterCtx, "abort", status, false, map[string]any{"exit_code": code, "error": errText, "duration": time.Since(l.start).Seconds()})
+		l.notify(afterCtx, "abort", status, map[string]any{"exit_code": code, "error": errText, "duration": time.Since(l.start).Seconds()})
 	}
 	finish(status, code, errText)
 	if !e.close(afterCtx, g.AsyncDeadline) {

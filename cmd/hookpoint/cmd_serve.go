@@ -40,6 +40,7 @@ type serveOptions struct {
 	Workers         int
 	Synchronous     string
 	Node            string
+	DryRun          bool
 }
 
 func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
@@ -52,6 +53,7 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.Workers, "workers", 100, "attempts made at once in all (each hook also has its max_in_flight)")
 	fs.StringVar(&o.Synchronous, "sqlite-synchronous", "FULL", "SQLite's synchronous setting: FULL keeps every answered event through a power loss, NORMAL only through a crash of the process")
 	fs.StringVar(&o.Node, "node", "", "name of this server in attempts (default: the host name)")
+	fs.BoolVar(&o.DryRun, "dry-run", false, "check the config, open (and migrate) the database, read or make the token and key, say what would be served, and exit")
 }
 
 func newServeCommand(g *globalOptions) *cobra.Command {
@@ -78,19 +80,21 @@ flags; flags win.
 docs/server.md describes the API, deployment and each ingest source.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("log-format") {
+				g.LogFormat = "" // server.log_format, else text
+			}
 			return runServe(cmd.Context(), g, o, cmd.ErrOrStderr())
 		},
 	}
 	o.AddFlags(c.Flags())
+	g.AddConfigFlags(c.Flags())
+	c.Flags().BoolVarP(&g.Verbose, "verbose", "v", false, "log every request refused, every hook state change and every reload (errors are always logged)")
+	c.Flags().StringVar(&g.LogFormat, "log-format", "text", "log format on stderr: text or json (default: server.log_format, else text)")
 	return c
 }
 
 // runServe runs the server until SIGTERM or SIGINT.
 func runServe(ctx context.Context, g *globalOptions, o *serveOptions, stderr io.Writer) error {
-	log, err := g.logger()
-	if err != nil {
-		return err
-	}
 	cfg, cfgFile, err := serveConfig(g)
 	if err != nil {
 		return err
@@ -98,6 +102,13 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, stderr io.
 	sc := cfg.Server
 	if sc == nil {
 		sc = &config.Server{}
+	}
+	if g.LogFormat == "" {
+		g.LogFormat = first(sc.LogFormat, "text")
+	}
+	log, err := g.logger()
+	if err != nil {
+		return err
 	}
 	listen := first(o.Listen, sc.Listen, config.DefaultListen)
 	dbURL := first(o.DB, sc.DB, config.DefaultDB)
@@ -152,6 +163,11 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, stderr io.
 	})
 	if err != nil {
 		return &exitError{code: 1, err: err}
+	}
+	if o.DryRun {
+		fmt.Fprintf(stderr, "hookpoint serve --dry-run: would serve on %s (database %s, %d hook(s) from %s, admin token from %s)\n",
+			listen, path, len(cfg.Hooks), orNone(cfgFile), tokenSource)
+		return nil
 	}
 	if err := srv.Start(ctx); err != nil {
 		return &exitError{code: 1, err: err}

@@ -15,7 +15,8 @@ func TestExecHookChildrenEndWithTheHook(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	leave := `sleep 300 >/dev/null 2>&1 & echo $! > "$1"`
-	daemon := `(trap "echo alive > $2" USR1; while :; do sleep 1; done) >/dev/null 2>&1 & echo $! > "$1"`
+	// The daemon marks when its trap is set: a SIGUSR1 before that would end it.
+	daemon := `(trap "echo alive > $2" USR1; : > "$2.ready"; while :; do sleep 1; done) >/dev/null 2>&1 & echo $! > "$1"`
 	cfg := writeConfig(t, nil, "hookpoint.yaml", `hooks:
   - id: leave
     on: x
@@ -40,6 +41,7 @@ func TestExecHookChildrenEndWithTheHook(t *testing.T) {
 	}
 	left, kept := pid("leave.pid"), pid("daemon.pid")
 	eventually(t, "the background child of hook leave to be killed", func() bool { return !running(left) })
+	eventually(t, "the kept child to set its trap", func() bool { return fileExists(filepath.Join(dir, "daemon.alive.ready")) })
 	// Proof of life: the kept child answers a signal, which a killed one cannot.
 	_ = syscall.Kill(kept, syscall.SIGUSR1)
 	eventually(t, "the background child of hook daemon (keep_children) to answer", func() bool {

@@ -58,6 +58,9 @@ type helpWorld struct {
 	cfg     string
 	journal string
 	hooks   string
+	db      string // a server database with one token, for serve and token
+	tokenID string
+	server  string // a hookpoint serve for --server, where a test starts one
 	env     []string
 }
 
@@ -77,7 +80,22 @@ func newHelpWorld(t *testing.T) *helpWorld {
 	w.hooks = filepath.Join(dir, "hooks.json")
 	replaceFile(t, w.hooks, hooksJSON(t, listenHook{id: "a", message: "a"}))
 	w.env = childEnv(t, "HOOKPOINT_CONFIG="+w.cfg, "CV4PVE_AUTOSNAP_PHASE=snap-job-start", "CV4PVE_AUTOSNAP_LABEL=daily")
+	w.db = "sqlite://" + filepath.Join(dir, "hookpoint.db")
+	p := runHP(t, w.env, "token", "create", "--scope", "read", "--db", w.db)
+	wantExit(t, p, 0)
+	if m := regexp.MustCompile(`# id (\S+),`).FindStringSubmatch(p.stdout); m != nil {
+		w.tokenID = m[1]
+	}
 	return w
+}
+
+// tokenFile is a file holding an admin token.
+func (w *helpWorld) tokenFile(t *testing.T) string {
+	p := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(p, []byte("help-test-admin-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // sample is a value for each flag that takes one; a flag missing here fails the test, so
@@ -94,6 +112,13 @@ func (w *helpWorld) sample(t *testing.T) map[string]string {
 		"max-concurrency": "2", "max-queue": "2", "max-body": "1000", "shutdown-timeout": "1s", "max-queued-bytes": "1000",
 		"x-request-id-limit": "8", "max-multipart-mem": "1000", "tls-min-version": "1.3", "cipher-suites": "x",
 		"setuid": "1", "setgid": "1", "max-body-inflight": "100000000", "max-replay-ids": "10",
+		// serve and token
+		"listen": "127.0.0.1:0", "db": w.db, "allow-origin": "10.0.0.0/8", "node": "n1",
+		"secret-key-file": filepath.Join(t.TempDir(), "k"), "sqlite-synchronous": "NORMAL",
+		"token-file": w.tokenFile(t), "workers": "4", "scope": "emit", "description": "help test",
+		// fleet clients
+		"server": w.server, "server-unreachable": "proceed", "server-timeout": "1m", "server-retry": "1s",
+		"server-ca": w.tokenFile(t), "spool": filepath.Join(t.TempDir(), "spool.jsonl"),
 	}
 }
 
@@ -116,6 +141,14 @@ func (w *helpWorld) invocation(command string, extra []string) ([]string, bool) 
 		return append(append([]string{"jetbackup"}, extra...), "download", "post", "a1", "log1"), true
 	case "journal":
 		return append(append([]string{"journal"}, extra...), w.journal), true
+	case "serve":
+		return append([]string{"serve", "--dry-run", "--db", w.db}, extra...), true
+	case "token", "token list":
+		return append([]string{"token", "list", "--db", w.db}, extra...), true
+	case "token create":
+		return append([]string{"token", "create", "--scope", "read", "--db", w.db}, extra...), true
+	case "token revoke":
+		return append(append([]string{"token", "revoke", "--db", w.db}, extra...), w.tokenID), true
 	case "listen":
 		// listen would serve until stopped: -version makes it exit once its flags are
 		// parsed. What each flag does is for the listen tests.
@@ -152,6 +185,9 @@ func helpTexts(t *testing.T, env []string) map[string]string {
 func TestHelpListsOnlyAcceptedFlags(t *testing.T) {
 	t.Parallel()
 	w := newHelpWorld(t)
+	// --server sends the events to a real server, with the token in the environment.
+	w.server = startFleetServe(t, w.rcv, "hooks:\n  - id: ok\n    on: [\"*\"]\n    http: {url: \"RECV/ok\"}\n", "127.0.0.1:0").url
+	w.env = append(w.env, "HOOKPOINT_TOKEN="+fleetAdmin, "HOOKPOINT_SPOOL="+filepath.Join(t.TempDir(), "spool.jsonl"))
 	samples := w.sample(t)
 	texts := helpTexts(t, w.env)
 	for name, text := range texts {

@@ -31,6 +31,7 @@ type globalOptions struct {
 	Verbose       bool
 	LogFormat     string
 	AsyncDeadline time.Duration
+	Fleet         fleetOptions // --server and the flags that go with it
 }
 
 // AddConfigFlags registers --config.
@@ -93,8 +94,9 @@ journal. See docs/cli.md for every command, flag and exit status.`,
 // (`hookpoint --config FILE --journal FILE vzdump "$@"`): they are moved behind it, where
 // the command takes them or refuses them (check takes no --journal) like any of its own.
 var (
-	sharedValueFlags = []string{"--config", "-c", "--journal", "--log-format", "--async-deadline"}
-	sharedBoolFlags  = []string{"--verbose", "-v"}
+	sharedValueFlags = []string{"--config", "-c", "--journal", "--log-format", "--async-deadline",
+		"--server", "--token-file", "--server-unreachable", "--server-timeout", "--server-retry", "--server-ca", "--spool"}
+	sharedBoolFlags = []string{"--verbose", "-v"}
 )
 
 // hoistSharedFlags moves the shared flags in front of the command name behind it. Other

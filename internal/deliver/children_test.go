@@ -24,7 +24,8 @@ func leaveChild(t *testing.T, holdOutput, keep bool) (deliver.Result, int, strin
 	if holdOutput {
 		redirect = ""
 	}
-	s := script(t, dir, "leave.sh", `(trap 'echo alive > "`+alivefile+`"' USR1; while :; do sleep 1; done)`+redirect+` &
+	// The child marks when its trap is set: a SIGUSR1 before that would end it.
+	s := script(t, dir, "leave.sh", `(trap 'echo alive > "`+alivefile+`"' USR1; : > "`+alivefile+`.ready"; while :; do sleep 1; done)`+redirect+` &
 echo $! > "`+pidfile+`"
 echo started`)
 	c := command(s)
@@ -67,6 +68,10 @@ func TestRunKeepChildren(t *testing.T) {
 		t.Run("holding output "+strconv.FormatBool(hold), func(t *testing.T) {
 			t.Parallel()
 			_, pid, alivefile := leaveChild(t, hold, true)
+			waitFor(t, "the background child to set its trap", func() bool {
+				_, err := os.Stat(alivefile + ".ready")
+				return err == nil
+			})
 			// Proof of life after the hook: the child answers a signal (a killed one
 			// cannot).
 			_ = syscall.Kill(pid, syscall.SIGUSR1)

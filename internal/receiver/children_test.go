@@ -28,7 +28,7 @@ func TestCommandChildrenEndWithIt(t *testing.T) {
   keep-children: true
   pass-arguments-to-command:
     - {source: string, name: -c}
-    - {source: string, name: '(trap "echo alive > $2" USR1; while :; do sleep 1; done) >/dev/null 2>&1 & echo $! > "$1"; echo started'}
+    - {source: string, name: '(trap "echo alive > $2" USR1; : > "$2.ready"; while :; do sleep 1; done) >/dev/null 2>&1 & echo $! > "$1"; echo started'}
     - {source: string, name: sh}
     - {source: url, name: pidfile}
     - {source: url, name: alivefile}
@@ -43,6 +43,7 @@ func TestCommandChildrenEndWithIt(t *testing.T) {
 			waitDead(t, "the background child of hook leave", pid)
 			continue
 		}
+		waitFor(t, "the kept child to set its trap", func() bool { return exists(alivefile + ".ready") })
 		// Proof of life after the hook: the child answers a signal (a killed one
 		// cannot).
 		_ = syscall.Kill(pid, syscall.SIGUSR1)

@@ -209,3 +209,54 @@ hooks:
 		t.Errorf("a second recover requeued %v", a["requeued"])
 	}
 }
+
+// A hook failing without a success for auto_disable_after is disabled, and the server
+// says so with events another hook routes: failing at the first failure, disabled at the
+// end of the span, recovered at the first success after re-enabling.
+func TestAutoDisableAndStateEvents(t *testing.T) {
+	t.Parallel()
+	var up atomic.Bool
+	rc := newReceiver(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/flaky" && !up.Load() {
+			w.WriteHeader(500)
+		}
+	})
+	e := newEnv(t, envOptions{config: fmt.Sprintf(`
+hooks:
+  - {id: flaky, on: [s.x], http: {url: "%[1]s/flaky"}}
+  - {id: alert, on: ["hookpoint.hook.*"], http: {url: "%[1]s/alert?hook={{ .data.hook_id }}&type={{ .event.type }}&reason={{ .data.reason }}"}}
+server:
+  auto_disable_after: 300ms
+`, rc.URL)})
+	alerts := func() []string {
+		var out []string
+		for i := 0; i < rc.count(); i++ {
+			if r, _ := rc.request(i); r.URL.Path == "/alert" && r.URL.Query().Get("hook") == "flaky" {
+				out = append(out, r.URL.Query().Get("type"))
+			}
+		}
+		return out
+	}
+	want(t, e.admin("POST", "/v1/events", map[string]any{"type": "s.x"}), 200)
+	waitFor(t, "hookpoint.hook.failing", func() bool { return fmt.Sprint(alerts()) == "[hookpoint.hook.failing]" })
+	time.Sleep(350 * time.Millisecond) // past auto_disable_after
+	want(t, e.admin("POST", "/v1/events", map[string]any{"type": "s.x"}), 200)
+	waitFor(t, "hookpoint.hook.disabled", func() bool {
+		return fmt.Sprint(alerts()) == "[hookpoint.hook.failing hookpoint.hook.disabled]"
+	})
+	h := want(t, e.admin("GET", "/v1/hooks/flaky", nil), 200).json(t)
+	if h["enabled"] != false || !strings.Contains(fmt.Sprint(h["disabled_reason"]), "without a success") {
+		t.Errorf("after the span: %v", h)
+	}
+	n := rc.count()
+	want(t, e.admin("POST", "/v1/events", map[string]any{"type": "s.x"}), 200)
+	if rc.count() != n {
+		t.Errorf("a disabled hook was called")
+	}
+	up.Store(true)
+	want(t, e.admin("POST", "/v1/hooks/flaky/enable", nil), 200)
+	want(t, e.admin("POST", "/v1/events", map[string]any{"type": "s.x"}), 200)
+	waitFor(t, "hookpoint.hook.recovered", func() bool {
+		return fmt.Sprint(alerts()) == "[hookpoint.hook.failing hookpoint.hook.disabled hookpoint.hook.recovered]"
+	})
+}

@@ -33,6 +33,7 @@ type env struct {
 }
 
 type envOptions struct {
+	now    func() time.Time
 	config string // YAML of the config file (hooks and server settings)
 	ingest map[string]server.IngestSource
 	queue  server.QueueOptions
@@ -70,7 +71,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		ing["generic"] = server.IngestSource{Source: g}
 	}
 	srv, err := server.New(server.Options{Config: cfg, ConfigFile: "hookpoint.yaml", Store: st, Box: box, AdminToken: adminToken,
-		Ingest: ing, Node: "test", Queue: q})
+		Ingest: ing, Node: "test", Queue: q, Now: o.now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -408,8 +408,11 @@ func (s *Server) setEnabled(w http.ResponseWriter, r *http.Request, on bool) err
 	st.DisabledReason = ""
 	if !on {
 		st.DisabledReason = "disabled through the API"
-	} else {
-		st.FailingSince = nil // a fresh start for the auto-disable span
+	} else if st.FailingSince != nil {
+		// Still failing until a success says otherwise, but the auto-disable span starts
+		// again now.
+		now := s.now().UTC()
+		st.FailingSince = &now
 	}
 	if err := s.store.SetHookState(r.Context(), id, st); err != nil {
 		return errors.Join(errUnavailable, err)

@@ -26,7 +26,13 @@ type pruneWorker struct {
 const pruneBatch = 1000
 
 func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[pruneArgs]) error {
-	s := w.s
+	_, err := w.s.Prune(ctx)
+	return err
+}
+
+// Prune deletes what is older than the retention now, in batches, and says how many rows
+// went. River's leader runs it hourly.
+func (s *Server) Prune(ctx context.Context) (int, error) {
 	retention := s.serverConfig().Retention.D()
 	if retention <= 0 {
 		retention = config.DefaultRetention
@@ -36,7 +42,7 @@ func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[pruneArgs]) error {
 	for ctx.Err() == nil {
 		n, err := s.store.Prune(ctx, before, pruneBatch)
 		if err != nil {
-			return err
+			return total, err
 		}
 		total += n
 		if n < pruneBatch {
@@ -46,7 +52,7 @@ func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[pruneArgs]) error {
 	if total > 0 {
 		s.log.Info("pruned", "rows", total, "older_than", before.UTC().Format(time.RFC3339))
 	}
-	return nil
+	return total, nil
 }
 
 func (s *Server) retentionJob() *river.PeriodicJob {

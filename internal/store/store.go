@@ -15,8 +15,13 @@
 //     nil and empty are not told apart.
 //   - Event.Data comes back as decoded JSON with numbers as json.Number, so that
 //     12345678901234567890 and 1.0 keep the digits they were given; nil stays nil.
-//   - A limit of zero or less means no limit.
+//   - A limit of zero or less means no limit. A listing that finds nothing returns an
+//     empty slice, not nil (it encodes as [] in JSON).
 //   - Errors wrap ErrNotFound and ErrConflict; test them with errors.Is.
+//   - Every method is all or nothing, in a Tx too: a method that fails leaves the
+//     transaction as it was and usable, so a caller may handle ErrConflict (a repeated
+//     idempotency key) and go on to commit. (PostgreSQL aborts a transaction at its
+//     first failed statement: its driver checks first or uses savepoints.)
 package store
 
 import (

@@ -219,7 +219,7 @@ func (b *binding) escape(v any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	b.w.pending = &sp
+	b.w.pending, b.w.hasPending = sp, true
 	return out, nil
 }
 

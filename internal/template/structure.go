@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -140,7 +141,7 @@ func (s *jsonScan) value(i int) int {
 		}
 		return len(s.out)
 	case '"':
-		end, _ := s.str(i)
+		end, _ := s.str(i, false)
 		return end
 	default:
 		j := i
@@ -158,7 +159,13 @@ func (s *jsonScan) object(i int) int {
 	if !s.structural(i) {
 		return s.fail(jsonAddsStructure)
 	}
-	keys := map[string]bool{}
+	// The keys seen (decoded), for the duplicate check: a small array for the usual few,
+	// slices of the output itself unless a key has escapes.
+	var small [8][]byte
+	keys := small[:0]
+	seen := func(k []byte) bool {
+		return slices.ContainsFunc(keys, func(x []byte) bool { return bytes.Equal(x, k) })
+	}
 	i = s.ws(i + 1)
 	for s.err == nil && i < len(s.out) {
 		if s.out[i] == '}' {
@@ -168,17 +175,17 @@ func (s *jsonScan) object(i int) int {
 			return i + 1
 		}
 		start := i
-		end, key := s.str(i)
+		end, key := s.str(i, true)
 		if s.err != nil {
 			return end
 		}
-		if keys[key] {
+		if seen(key) {
 			if s.oneSource(start, end) && s.literal(start) {
-				return s.fail("the key " + quoteShort(key) + " appears twice in one object")
+				return s.fail("the key " + quoteShort(string(key)) + " appears twice in one object")
 			}
 			return s.fail("a key made from a value repeats another key of the same object")
 		}
-		keys[key] = true
+		keys = append(keys, key)
 		i = s.ws(end)
 		if i < len(s.out) && !s.structural(i) { // ':'
 			return s.fail(jsonAddsStructure)
@@ -198,11 +205,12 @@ func (s *jsonScan) object(i int) int {
 	return len(s.out)
 }
 
-// str checks the string starting at i and returns its end and decoded text: both quotes
-// come from the same source, and every escape sequence from one source.
-func (s *jsonScan) str(i int) (int, string) {
+// str checks the string starting at i and returns its end and, with text, its decoded
+// text: both quotes come from the same source, and every escape sequence from one
+// source.
+func (s *jsonScan) str(i int, text bool) (int, []byte) {
 	if i >= len(s.out) || s.out[i] != '"' {
-		return s.fail(jsonAddsStructure), ""
+		return s.fail(jsonAddsStructure), nil
 	}
 	j := i + 1
 	for j < len(s.out) && s.out[j] != '"' {
@@ -212,7 +220,7 @@ func (s *jsonScan) str(i int) (int, string) {
 				n = 6
 			}
 			if !s.oneSource(j, min(j+n, len(s.out))) {
-				return s.fail("an escape sequence is made partly of a value and partly of literal text or another value"), ""
+				return s.fail("an escape sequence is made partly of a value and partly of literal text or another value"), nil
 			}
 			j += n
 			continue
@@ -221,13 +229,20 @@ func (s *jsonScan) str(i int) (int, string) {
 	}
 	end := min(j+1, len(s.out))
 	if s.at(i) != s.at(end-1) {
-		return s.fail("a JSON string is opened and closed by different values, or by a value and the literal text"), ""
+		return s.fail("a JSON string is opened and closed by different values, or by a value and the literal text"), nil
 	}
-	var text string
-	if err := json.Unmarshal(s.out[i:end], &text); err != nil {
-		return s.fail("a JSON string does not decode"), ""
+	if !text {
+		return end, nil
 	}
-	return end, text
+	raw := s.out[i+1 : end-1]
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return end, raw
+	}
+	var decoded string
+	if err := json.Unmarshal(s.out[i:end], &decoded); err != nil {
+		return s.fail("a JSON string does not decode"), nil
+	}
+	return end, []byte(decoded)
 }
 
 // quoteShort quotes s for an error, cut to a readable length.
@@ -400,6 +415,9 @@ func (o origins) checkURL(out []byte) error {
 	for i := h0; i < h1; i++ {
 		if !own(i) && s[i] == ':' && !strings.HasPrefix(hostPart, "[") {
 			return errf(URL, "a value adds a port to the URL's host")
+		}
+		if !own(i) && (s[i] == '[' || s[i] == ']') {
+			return errf(URL, "a value adds brackets to the URL's host")
 		}
 	}
 	if baseEnd > h0 {

@@ -48,6 +48,8 @@ func TestValuesCannotChangeStructure(t *testing.T) {
 			ab("s", ""), "scheme"},
 		{"port added by a host value", URL, `https://{{.data.a}}/x`,
 			ab("h.example:8443", ""), "port"},
+		{"bracket added to a host by a value", URL, `https://{{.data.a}}.example.com/p`,
+			ab("]", ""), "brackets"},
 		{"host extended after a base value", URL, `{{.data.a}}{{.data.b}}/x`,
 			ab("https://h.example", ".evil.example"), "host"},
 		{"percent-escape made of literal and value", URL, `https://h.example/a%{{.data.a}}b`,

@@ -501,9 +501,12 @@ type ctxWriter struct {
 	buf   bytes.Buffer
 	lex   lexer
 	spans []span
-	// pending is the span the next Write fills: text/template prints an action's
-	// value, which the escaper has just produced, in one Write.
-	pending *span
+	// pending is the span the next Write fills (when hasPending): text/template prints
+	// an action's value, which the escaper has just produced, in one Write.
+	pending    span
+	hasPending bool
+	// spanBuf backs spans for the usual few actions, without an allocation.
+	spanBuf [8]span
 }
 
 // span is a stretch of output that one action's value produced.
@@ -522,11 +525,11 @@ func (w *ctxWriter) Write(p []byte) (int, error) {
 	if w.buf.Len()+len(p) > MaxOutput {
 		return 0, errTooLarge
 	}
-	if w.pending != nil {
-		sp := *w.pending
-		w.pending = nil
+	if w.hasPending {
+		sp := w.pending
+		w.hasPending = false
 		sp.start, sp.end = w.buf.Len(), w.buf.Len()+len(p)
-		w.spans = append(w.spans, sp)
+		w.addSpan(sp)
 	}
 	return w.buf.Write(p)
 }
@@ -545,9 +548,16 @@ func (w *ctxWriter) writeValue(s string, sp span) error {
 		return errTooLarge
 	}
 	sp.start, sp.end = w.buf.Len(), w.buf.Len()+len(s)
-	w.spans = append(w.spans, sp)
+	w.addSpan(sp)
 	w.buf.WriteString(s)
 	return nil
+}
+
+func (w *ctxWriter) addSpan(sp span) {
+	if w.spans == nil {
+		w.spans = w.spanBuf[:0]
+	}
+	w.spans = append(w.spans, sp)
 }
 
 // context scans the output written since the last call and returns the current state.

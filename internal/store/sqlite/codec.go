@@ -127,15 +127,18 @@ func (s scanData) Scan(src any) error {
 	return nil
 }
 
-// jsonEnv is Event.SourceEnv as an argument: JSON text, NULL when empty.
+// jsonEnv is Event.SourceEnv as an argument: a JSON object, NULL for nil.
 type jsonEnv map[string]string
 
-func (d jsonEnv) Value() (driver.Value, error) {
-	if len(d) == 0 {
+func (m jsonEnv) Value() (driver.Value, error) {
+	if m == nil {
 		return nil, nil
 	}
-	b, err := json.Marshal(map[string]string(d))
-	return string(b), err
+	b, err := json.Marshal(map[string]string(m))
+	if err != nil {
+		return nil, fmt.Errorf("event source_env: %w", err)
+	}
+	return string(b), nil
 }
 
 // scanEnv scans Event.SourceEnv.
@@ -154,7 +157,12 @@ func (s scanEnv) Scan(src any) error {
 	default:
 		return fmt.Errorf("event source_env column holds %T", src)
 	}
-	return json.Unmarshal(b, s.m)
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("event source_env: %w", err)
+	}
+	*s.m = m
+	return nil
 }
 
 // blob is a []byte argument for a NOT NULL BLOB column: nil is stored as empty.

@@ -95,10 +95,10 @@ func sqlLimit(limit int) int {
 	return limit
 }
 
-// collect scans every row and closes rows.
+// collect scans every row and closes rows. No rows give an empty slice, not nil.
 func collect[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
 	defer rows.Close()
-	var out []T
+	out := []T{}
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {

@@ -100,10 +100,17 @@ func (s *Store) Migrate(ctx context.Context, dryRun bool) ([]string, error) {
 			if _, err := t.sqlTx.ExecContext(ctx, createMigrationTable); err != nil {
 				return err
 			}
+			// Another process (a Shared open) may have applied it since we looked; the
+			// transaction holds the write lock, so this answer holds.
+			var n int
+			err := t.sqlTx.QueryRowContext(ctx, `SELECT count(*) FROM hookpoint_migration WHERE version = ?`, m.version).Scan(&n)
+			if err != nil || n > 0 {
+				return err
+			}
 			if _, err := t.sqlTx.ExecContext(ctx, m.sql); err != nil {
 				return err
 			}
-			_, err := t.sqlTx.ExecContext(ctx, `INSERT INTO hookpoint_migration (version, name, applied_at) VALUES (?, ?, ?)`,
+			_, err = t.sqlTx.ExecContext(ctx, `INSERT INTO hookpoint_migration (version, name, applied_at) VALUES (?, ?, ?)`,
 				m.version, m.name, time.Now().UnixNano())
 			return err
 		})

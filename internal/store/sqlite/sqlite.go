@@ -31,6 +31,12 @@ type Options struct {
 	// SkipMigrate opens the database as it is, applying no migration, for a caller that
 	// calls Migrate itself (hookpoint migrate --dry-run).
 	SkipMigrate bool
+	// Shared opens the database without taking its lock, for a short command that may
+	// run beside hookpoint serve (hookpoint token): SQLite serialises the two processes'
+	// writes, a writer waiting up to 10 s for the other. It still applies migrations,
+	// so that it works on a new file; the server, which is the same binary, finds them
+	// applied.
+	Shared bool
 	// Synchronous is SQLite's synchronous setting, "FULL" (the default) or "NORMAL".
 	//
 	// In WAL mode both keep the database consistent through any crash, and both keep
@@ -42,10 +48,6 @@ type Options struct {
 	// and its deliveries will not be lost, so FULL is the default; NORMAL trades that
 	// promise, on power loss only, for commits that need no fsync (see the benchmark).
 	Synchronous string
-	// Shared opens the database without the lock that keeps a second hookpoint serve
-	// away, for short administrative commands (hookpoint token) that may run beside the
-	// server: SQLite's own locking keeps the file consistent. Migrations still run.
-	Shared bool
 	// Logger receives River's migration messages; nil discards them.
 	Logger *slog.Logger
 }
@@ -67,8 +69,8 @@ var (
 )
 
 // Open opens, creating it if needed, the database at path, locks it against a second
-// hookpoint serve, and applies the migrations hookpoint and River need, unless
-// opts.SkipMigrate. It refuses a database migrated by a newer hookpoint with
+// hookpoint serve (unless opts.Shared), and applies the migrations hookpoint and River
+// need (unless opts.SkipMigrate). It refuses a database migrated by a newer hookpoint with
 // store.ErrSchemaTooNew, and one in use with ErrInUse.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
@@ -91,14 +93,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 
-	s := &Store{path: abs, logger: logger}
+	var lock *fileLock
 	if !opts.Shared {
-		lock, err := lockFile(abs)
-		if err != nil {
+		if lock, err = lockFile(abs); err != nil {
 			return nil, err
 		}
-		s.lock = lock
 	}
+	s := &Store{path: abs, lock: lock, logger: logger}
 	if err := s.open(ctx, syncMode); err != nil {
 		_ = s.Close()
 		return nil, err
@@ -212,7 +213,7 @@ func (s *Store) inTx(ctx context.Context, fn func(t *tx) error) (err error) {
 		}
 	}()
 	t := &tx{queries: queries{db: sqlTx}, sqlTx: sqlTx}
-	t.atomic = func(_ context.Context, fn func(q *queries) error) error { return fn(&t.queries) }
+	t.atomic = t.savepoint
 	if err := fn(t); err != nil {
 		done = true
 		_ = sqlTx.Rollback()
@@ -238,6 +239,25 @@ type tx struct {
 
 func (t *tx) Raw() any { return t.sqlTx }
 
+// savepoint runs a method of several statements inside a transaction all or nothing,
+// so that a method that fails (ErrConflict, ErrNotFound) leaves the transaction as it
+// was and usable: the caller may go on and commit.
+func (t *tx) savepoint(ctx context.Context, fn func(q *queries) error) error {
+	if _, err := t.sqlTx.ExecContext(ctx, `SAVEPOINT hookpoint_method`); err != nil {
+		return fmt.Errorf("sqlite: savepoint: %w", err)
+	}
+	if err := fn(&t.queries); err != nil {
+		if _, rerr := t.sqlTx.ExecContext(ctx, `ROLLBACK TO hookpoint_method; RELEASE hookpoint_method`); rerr != nil {
+			return errors.Join(err, fmt.Errorf("sqlite: rollback to savepoint: %w", rerr))
+		}
+		return err
+	}
+	if _, err := t.sqlTx.ExecContext(ctx, `RELEASE hookpoint_method`); err != nil {
+		return fmt.Errorf("sqlite: release savepoint: %w", err)
+	}
+	return nil
+}
+
 // dbtx is what *sql.DB and *sql.Tx both do.
 type dbtx interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
@@ -246,8 +266,8 @@ type dbtx interface {
 }
 
 // queries implements store.Queries over a *sql.DB or a *sql.Tx. A method of several
-// statements runs them through atomic: in a new transaction on the Store, as they are
-// in a Tx.
+// statements runs them through atomic: in a new transaction on the Store, under a
+// savepoint in a Tx.
 type queries struct {
 	db     dbtx
 	atomic func(ctx context.Context, fn func(q *queries) error) error

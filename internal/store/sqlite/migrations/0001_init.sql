@@ -16,7 +16,7 @@ CREATE TABLE events (
     run_kind        TEXT NOT NULL,
     time            INTEGER NOT NULL,
     data            TEXT,             -- JSON object, NULL for nil Data
-    source_env      TEXT,             -- JSON object of strings, NULL when empty
+    source_env      TEXT,             -- JSON object of strings, NULL for nil SourceEnv
     received_at     INTEGER NOT NULL,
     idempotency_key TEXT,             -- NULL when empty, so that empty keys never collide
     origin          TEXT NOT NULL,
