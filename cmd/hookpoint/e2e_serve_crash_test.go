@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -174,46 +173,25 @@ func (r *slowReceiver) peakOf(epoch int) int {
 	return r.peak[epoch]
 }
 
-// serveProc is a running `hookpoint serve`.
-type serveProc struct {
-	*started
-	base string
-}
+// crashServe is a `hookpoint serve` of these tests (startServe of e2e_serve_test.go).
+type crashServe struct{ *serveProc }
 
-var serveURLRE = regexp.MustCompile(`hookpoint serve: (http://127\.0\.0\.1:[0-9]+) `)
-
-// startServe starts `hookpoint serve` on the database in dir with the config file, on a
-// free port read back from its first line on stderr.
-func startServe(t *testing.T, dir, config string, rcv *slowReceiver, args ...string) *serveProc {
+// startCrashServe starts `hookpoint serve` on the database in dir with the config file.
+func startCrashServe(t *testing.T, dir, config string, rcv *slowReceiver, args ...string) crashServe {
 	t.Helper()
-	// The config comes from HOOKPOINT_CONFIG: serve has no --config flag (yet).
-	env := childEnv(t, "HOOKPOINT_TOKEN="+serveToken, "E2E_WHSEC="+serveSecret, "HOOKPOINT_CONFIG="+config)
+	env := childEnv(t, "HOOKPOINT_TOKEN="+serveToken, "E2E_WHSEC="+serveSecret)
 	// synchronous=NORMAL keeps every commit through a crash of the process, which is
 	// what these tests do (FULL differs only on a power loss), without an fsync per
 	// commit that would make them crawl on a busy disk.
-	argv := append([]string{"serve", "--db", "sqlite://" + filepath.Join(dir, "hookpoint.db"),
-		"--listen", "127.0.0.1:0", "--allow-origin", rcv.URL(), "--sqlite-synchronous", "NORMAL"}, args...)
-	hp := startHookpoint(t, env, argv...)
-	var base string
-	eventually(t, "serve to print its address", func() bool {
-		select {
-		case <-hp.done:
-			t.Fatalf("serve exited: %v\n%s", hp.err, hp.stderr)
-		default:
-		}
-		if m := serveURLRE.FindStringSubmatch(hp.stderr.String()); m != nil {
-			base = m[1]
-			return true
-		}
-		return false
-	})
-	return &serveProc{started: hp, base: base}
+	argv := append([]string{"--config", config, "--db", "sqlite://" + filepath.Join(dir, "hookpoint.db"),
+		"--allow-origin", rcv.URL(), "--sqlite-synchronous", "NORMAL"}, args...)
+	return crashServe{startServe(t, dir, env, argv...)}
 }
 
 var serveClient = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 
 // api sends a request with the admin token and decodes the JSON answer into out.
-func (s *serveProc) api(method, path string, body any, out any) error {
+func (s crashServe) api(method, path string, body any, out any) error {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -222,7 +200,7 @@ func (s *serveProc) api(method, path string, body any, out any) error {
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, s.base+path, rd)
+	req, err := http.NewRequest(method, s.url+path, rd)
 	if err != nil {
 		return err
 	}
@@ -245,7 +223,7 @@ type submitted struct{ event, delivery string }
 
 // submit posts n events, batch at a time from batch clients, each batch answered before
 // the next, and returns them with their delivery ids.
-func (s *serveProc) submit(t *testing.T, n, batch int) []submitted {
+func (s crashServe) submit(t *testing.T, n, batch int) []submitted {
 	t.Helper()
 	out := make([]submitted, n)
 	for start := 0; start < n; start += batch {
@@ -285,7 +263,7 @@ func (s *serveProc) submit(t *testing.T, n, batch int) []submitted {
 }
 
 // pending is how many deliveries are queued or retrying.
-func (s *serveProc) pending() (int, error) {
+func (s crashServe) pending() (int, error) {
 	var ans struct {
 		Deliveries []json.RawMessage `json:"deliveries"`
 	}
@@ -296,7 +274,7 @@ func (s *serveProc) pending() (int, error) {
 // waitDelivered waits until no delivery is queued or retrying, with a deadline far
 // beyond what the work needs on a loaded machine and far below River's rescue of stuck
 // jobs.
-func (s *serveProc) waitDelivered(t *testing.T) {
+func (s crashServe) waitDelivered(t *testing.T) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
@@ -305,14 +283,14 @@ func (s *serveProc) waitDelivered(t *testing.T) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("deliveries still pending after 2 minutes: %d (err %v)\n%s", n, err, s.stderr)
+			t.Fatalf("deliveries still pending after 2 minutes: %d (err %v)\n%s", n, err, s.output())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
 
 // wantNoneFailed checks that no delivery failed or was cancelled.
-func (s *serveProc) wantNoneFailed(t *testing.T) {
+func (s crashServe) wantNoneFailed(t *testing.T) {
 	t.Helper()
 	var ans struct {
 		Deliveries []map[string]any `json:"deliveries"`
@@ -352,7 +330,7 @@ func TestServeKillWithDeliveriesInFlight(t *testing.T) {
 	dir := t.TempDir()
 	config := writeConfig(t, nil, "hookpoint.yaml", strings.ReplaceAll(fmt.Sprintf(serveHook, maxInFlight), "RECV", rcv.URL()))
 
-	hp := startServe(t, dir, config, rcv, "--workers", "16")
+	hp := startCrashServe(t, dir, config, rcv, "--workers", "16")
 	// The receiver holds the first requests while the events go in, so that a backlog
 	// is waiting when it lets them through.
 	start := time.Now()
@@ -372,7 +350,7 @@ func TestServeKillWithDeliveriesInFlight(t *testing.T) {
 	rcv.nextEpoch()
 
 	restartedAt := time.Now()
-	hp = startServe(t, dir, config, rcv, "--workers", "16")
+	hp = startCrashServe(t, dir, config, rcv, "--workers", "16")
 	hp.waitDelivered(t)
 	t.Logf("all delivered %s after the restart", time.Since(restartedAt).Round(time.Millisecond))
 	hp.wantNoneFailed(t)
@@ -439,7 +417,7 @@ func TestServeTermWithSlowDeliveries(t *testing.T) {
 	dir := t.TempDir()
 	config := writeConfig(t, nil, "hookpoint.yaml", strings.ReplaceAll(fmt.Sprintf(serveHook, maxInFlight), "RECV", rcv.URL()))
 
-	hp := startServe(t, dir, config, rcv, "--shutdown-timeout", grace.String())
+	hp := startCrashServe(t, dir, config, rcv, "--shutdown-timeout", grace.String())
 	accepted := hp.submit(t, events, events)
 	// The gate stays shut: the receiver is slower than any grace.
 	eventually(t, "max_in_flight requests held by the receiver", func() bool { return len(rcv.holding()) == maxInFlight })
@@ -452,11 +430,12 @@ func TestServeTermWithSlowDeliveries(t *testing.T) {
 	select {
 	case <-hp.done:
 	case <-time.After(grace + 30*time.Second):
-		t.Fatalf("serve still running %s after SIGTERM with a grace of %s\n%s", time.Since(termAt).Round(time.Millisecond), grace, hp.stderr)
+		t.Fatalf("serve still running %s after SIGTERM with a grace of %s\n%s", time.Since(termAt).Round(time.Millisecond), grace, hp.output())
 	}
 	exited := time.Since(termAt)
-	p := hp.wait(t)
-	wantExit(t, p, 0)
+	if code := hp.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("serve exited with status %d after SIGTERM, want 0\n%s", code, hp.output())
+	}
 	before := rcv.snapshot()
 	for _, h := range before {
 		if h.cut.IsZero() {
@@ -468,7 +447,7 @@ func TestServeTermWithSlowDeliveries(t *testing.T) {
 
 	rcv.nextEpoch()
 	rcv.open()
-	hp = startServe(t, dir, config, rcv, "--shutdown-timeout", grace.String())
+	hp = startCrashServe(t, dir, config, rcv, "--shutdown-timeout", grace.String())
 	hp.waitDelivered(t)
 	hp.wantNoneFailed(t)
 	deliveries := byDelivery(t, rcv.snapshot())
