@@ -94,5 +94,8 @@ func serverChild(args []string) {
 	fmt.Printf("READY http://%s\n", ln.Addr())
 	waitForStop()
 	stop()
+	if o.cpuProfile != "" {
+		writeHeapProfile(strings.TrimSuffix(o.cpuProfile, ".pprof") + ".heap.pprof")
+	}
 	os.Exit(0)
 }

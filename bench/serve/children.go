@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -117,6 +118,25 @@ func startProfile(path string) func() {
 	return func() {
 		pprof.StopCPUProfile()
 		_ = f.Close()
+	}
+}
+
+// writeHeapProfile writes a heap profile and logs the Go heap's size beside the
+// process's resident memory (the rest is SQLite's memory, outside the Go heap, and the
+// mapped binary).
+func writeHeapProfile(path string) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	log.Printf("Go heap in use %d MiB, heap from the system %d MiB, all from the system %d MiB",
+		ms.HeapInuse>>20, ms.HeapSys>>20, ms.Sys>>20)
+	f, err := os.Create(path)
+	if err != nil {
+		log.Print(err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		log.Print(err)
 	}
 }
 

@@ -499,8 +499,8 @@ type memory struct {
 }
 
 type memSample struct {
-	pct int
-	rss int64
+	pct       int
+	rss, anon int64 // VmRSS, RssAnon (the rest is mapped files: the binary)
 }
 
 // memory submits events with backlogHooks async hooks each to a receiver that is down
@@ -522,10 +522,17 @@ func (b *bench) memory() *memory {
 	hooks := b.o.backlogHooks
 	// Each hook may use all the workers, as in the throughput runs.
 	c := b.startServer(b.o.variants[0], down, hooks, b.o.child.workers, "30s")
-	defer c.stop()
+	defer func() {
+		c.stop()
+		for _, line := range strings.Split(c.stderr.String(), "\n") {
+			if strings.Contains(line, "Go heap") {
+				log.Printf("memory: the server's %s", strings.TrimSpace(line))
+			}
+		}
+	}()
 	m := &memory{events: b.o.backlog / hooks, down: b.o.down, settle: b.o.settle}
 	m.deliveries = m.events * hooks
-	m.samples = append(m.samples, memSample{0, c.memKiB("VmRSS")})
+	m.samples = append(m.samples, memSample{0, c.memKiB("VmRSS"), c.memKiB("RssAnon")})
 	step := max(m.events/10, 1)
 	var mu chan struct{} = make(chan struct{}, 1)
 	mu <- struct{}{}
@@ -534,9 +541,9 @@ func (b *bench) memory() *memory {
 		if done%step != 0 {
 			return
 		}
-		rss := c.memKiB("VmRSS")
+		rss, anon := c.memKiB("VmRSS"), c.memKiB("RssAnon")
 		<-mu
-		m.samples = append(m.samples, memSample{done * 100 / m.events, rss})
+		m.samples = append(m.samples, memSample{done * 100 / m.events, rss, anon})
 		mu <- struct{}{}
 		log.Printf("memory: %d%% of the backlog, VmRSS %d MiB", done*100/m.events, rss/1024)
 	})

@@ -52,6 +52,10 @@ func printTable(w io.Writer, o *options, rs []*round, mem *memory) {
 			v.name, v.child.sync, v.child.workers, v.child.fetchCooldown, v.child.fetchPoll, group)
 	}
 	fmt.Fprintln(w)
+	if len(rs) == 0 {
+		printMemory(w, o, mem)
+		return
+	}
 	switch {
 	case multi:
 		fmt.Fprintf(w, "| measurement (median of the rounds) |")
@@ -92,15 +96,19 @@ func printTable(w io.Writer, o *options, rs []*round, mem *memory) {
 			row(fmt.Sprintf("%s p99 at %d/s, ms", l.what, rate), func(v *variantRound, _ *round) float64 { return ms(l.get(v).p99) }, "%.1f")
 		}
 	}
+	printMemory(w, o, mem)
+}
+
+func printMemory(w io.Writer, o *options, mem *memory) {
 	if mem == nil {
 		return
 	}
 	fmt.Fprintf(w, "\nServer memory (%s) with a backlog for a receiver that is down (%s): %d deliveries (%d events × %d async hooks) submitted in %s (%.0f events/s, %.0f deliveries/s).\n\n",
 		o.variants[0].name, mem.down, mem.deliveries, mem.events, mem.deliveries/max(mem.events, 1), mem.took.Round(time.Second),
 		float64(mem.events)/mem.took.Seconds(), float64(mem.deliveries)/mem.took.Seconds())
-	fmt.Fprintf(w, "| backlog | VmRSS |\n|---|---|\n")
+	fmt.Fprintf(w, "| backlog | VmRSS | of which anonymous (RssAnon) |\n|---|---|---|\n")
 	for _, s := range mem.samples {
-		fmt.Fprintf(w, "| %d%% (%d deliveries) | %.1f MiB |\n", s.pct, mem.deliveries*s.pct/100, float64(s.rss)/1024)
+		fmt.Fprintf(w, "| %d%% (%d deliveries) | %.1f MiB | %.1f MiB |\n", s.pct, mem.deliveries*s.pct/100, float64(s.rss)/1024, float64(s.anon)/1024)
 	}
 	fmt.Fprintf(w, "| 100%%, %s later | %.1f MiB |\n| peak (VmHWM) | %.1f MiB |\n", mem.settle, float64(mem.settled)/1024, float64(mem.peak)/1024)
 }
