@@ -71,9 +71,11 @@ type Options struct {
 	// Queue takes the deliveries of async hooks; the in-process retrier (which Drain
 	// waits for) when nil.
 	Queue Queue
-	// StoredSecrets reads the secrets stored for a hook managed through the server's
-	// API (the template function secret); nil outside the server.
-	StoredSecrets func(hookID, name string) (string, bool)
+	// StoredSecrets returns, for a hook managed through the server's API, how to read
+	// its stored secrets (the template function secret), and ok; such a hook cannot read
+	// the server's environment or files. ok is false for other hooks; nil outside the
+	// server.
+	StoredSecrets func(hookID string) (lookup func(name string) (string, bool), ok bool)
 	// DialContext dials the connections of HTTP hooks (the server checks destinations
 	// there); a plain dialer when nil. When set, proxies from the environment are not
 	// used, so that the dialer sees every destination.
@@ -140,8 +142,9 @@ func (e *Engine) Close() {
 func (e *Engine) renderOptions(h *Hook) render.Options {
 	o := render.Options{LookupEnv: e.opts.LookupEnv, ReadFile: e.opts.ReadFile, Environ: e.opts.Environ}
 	if e.opts.StoredSecrets != nil {
-		id := h.ID
-		o.LookupSecret = func(name string) (string, bool) { return e.opts.StoredSecrets(id, name) }
+		if lookup, ok := e.opts.StoredSecrets(h.ID); ok {
+			o.LookupSecret = lookup
+		}
 	}
 	return o
 }

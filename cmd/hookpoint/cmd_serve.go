@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base32"
 	"errors"
 	"fmt"
@@ -41,6 +42,8 @@ type serveOptions struct {
 	Synchronous     string
 	Node            string
 	DryRun          bool
+	TLSCert         string
+	TLSKey          string
 }
 
 func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
@@ -53,6 +56,8 @@ func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.Workers, "workers", 100, "attempts made at once in all (each hook also has its max_in_flight)")
 	fs.StringVar(&o.Synchronous, "sqlite-synchronous", "FULL", "SQLite's synchronous setting: FULL keeps every answered event through a power loss, NORMAL only through a crash of the process")
 	fs.StringVar(&o.Node, "node", "", "name of this server in attempts (default: the host name)")
+	fs.StringVar(&o.TLSCert, "tls-cert", "", "serve HTTPS with this certificate `FILE` (PEM, with its chain); with --tls-key")
+	fs.StringVar(&o.TLSKey, "tls-key", "", "the private key `FILE` of --tls-cert (PEM)")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "check the config, open (and migrate) the database, read or make the token and key, say what would be served, and exit")
 }
 
@@ -159,10 +164,14 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, stderr io.
 	}
 	srv, err := server.New(server.Options{
 		Config: cfg, ConfigFile: cfgFile, Store: st, Box: box, AdminToken: admin, Guard: guard, Ingest: sources,
-		Node: node, Logger: log, Queue: queueOptions(o),
+		Node: node, Logger: log, Queue: queueOptions(o), Environ: childEnviron(sc),
 	})
 	if err != nil {
 		return &exitError{code: 1, err: err}
+	}
+	tcfg, err := serveTLS(o)
+	if err != nil {
+		return usageErr("%v", err)
 	}
 	if o.DryRun {
 		fmt.Fprintf(stderr, "hookpoint serve --dry-run: would serve on %s (database %s, %d hook(s) from %s, admin token from %s)\n",
@@ -178,6 +187,9 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, stderr io.
 		return &exitError{code: 1, err: fmt.Errorf("listen on %s: %w", listen, err)}
 	}
 	url := "http://" + ln.Addr().String()
+	if tcfg != nil {
+		ln, url = tls.NewListener(ln, tcfg), "https://"+ln.Addr().String()
+	}
 	fmt.Fprintf(stderr, "hookpoint serve: %s (database %s, %d hook(s) from %s)\n", url, path, len(cfg.Hooks), orNone(cfgFile))
 	if generated {
 		fmt.Fprintf(stderr, "admin token (shown once, kept in %s): %s\n", tokenSource, admin)
@@ -243,10 +255,62 @@ func reload(ctx context.Context, g *globalOptions, srv *server.Server, log *slog
 	log.Info("config reloaded", "config", path, "hooks", len(cfg.Hooks))
 }
 
+// serveTLS reads --tls-cert and --tls-key; nil when neither is set.
+func serveTLS(o *serveOptions) (*tls.Config, error) {
+	if o.TLSCert == "" && o.TLSKey == "" {
+		return nil, nil
+	}
+	if o.TLSCert == "" || o.TLSKey == "" {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	certPEM, err := safefile.ReadFile(o.TLSCert, 1<<20)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert: %w", err)
+	}
+	keyPEM, err := safefile.ReadFile(o.TLSKey, 1<<20)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-key: %w", err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert %s and --tls-key %s are not a certificate and its key", o.TLSCert, o.TLSKey)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// childEnviron is the environment exec hooks inherit: the server's, without the admin
+// token and the variables the ingest secrets are read from.
+func childEnviron(sc *config.Server) []string {
+	drop := map[string]bool{"HOOKPOINT_TOKEN": true}
+	if sc.Compiled != nil {
+		for _, t := range sc.Compiled.Ingest {
+			for _, r := range t.Refs() {
+				if r.Func == "env" {
+					drop[r.Arg] = true
+				}
+			}
+		}
+	}
+	var out []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if !drop[name] {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// minTokenLen is the shortest admin token accepted: a short one can be guessed.
+const minTokenLen = 16
+
 // adminToken returns the admin token: HOOKPOINT_TOKEN, else the token file named, else
 // the default file beside the database, generated (mode 0600) when missing.
 func adminToken(named, fallback string) (tok, source string, generated bool, err error) {
 	if t := strings.TrimSpace(os.Getenv("HOOKPOINT_TOKEN")); t != "" {
+		if len(t) < minTokenLen {
+			return "", "", false, fmt.Errorf("HOOKPOINT_TOKEN is %d characters long: an admin token needs at least %d", len(t), minTokenLen)
+		}
 		return t, "HOOKPOINT_TOKEN", false, nil
 	}
 	path := named
@@ -255,9 +319,12 @@ func adminToken(named, fallback string) (tok, source string, generated bool, err
 	}
 	b, err := safefile.ReadFile(path, 4096)
 	if err == nil {
+		if st, serr := os.Stat(path); serr == nil && st.Mode().Perm()&0o077 != 0 {
+			return "", "", false, fmt.Errorf("token file %s can be read by others (mode %o): chmod 600 %s", path, st.Mode().Perm(), path)
+		}
 		t := strings.TrimSpace(string(b))
-		if t == "" {
-			return "", "", false, fmt.Errorf("token file %s is empty", path)
+		if len(t) < minTokenLen {
+			return "", "", false, fmt.Errorf("token file %s holds %d characters: an admin token needs at least %d", path, len(t), minTokenLen)
 		}
 		return t, path, false, nil
 	}

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -74,6 +76,9 @@ func (o *tokenOptions) open(ctx context.Context) (*sqlite.Store, error) {
 	if !ok || path == "" {
 		return nil, usageErr("--db %s: use sqlite://FILE", o.DB)
 	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, usageErr("--db %s: no database there (%v); start hookpoint serve first, or name its database", o.DB, errors.Unwrap(err))
+	}
 	st, err := sqlite.Open(ctx, path, sqlite.Options{Shared: true})
 	if err != nil {
 		return nil, &exitError{code: 1, err: fmt.Errorf("database %s: %w", path, err)}
@@ -114,7 +119,7 @@ func runTokenList(ctx context.Context, o *tokenOptions, out io.Writer) error {
 	fmt.Fprintln(tw, "ID\tSCOPE\tCREATED\tLAST USED\tREVOKED\tDESCRIPTION")
 	for _, t := range ts {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Scope, t.CreatedAt.Local().Format(time.DateTime),
-			timeOrDash(t.LastUsedAt), timeOrDash(t.RevokedAt), t.Description)
+			timeOrDash(t.LastUsedAt), timeOrDash(t.RevokedAt), printable(t.Description))
 	}
 	return tw.Flush()
 }

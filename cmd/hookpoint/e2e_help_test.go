@@ -60,6 +60,8 @@ type helpWorld struct {
 	hooks   string
 	db      string // a server database with one token, for serve and token
 	tokenID string
+	tlsCert string
+	tlsKey  string
 	server  string // a hookpoint serve for --server, where a test starts one
 	env     []string
 }
@@ -81,6 +83,8 @@ func newHelpWorld(t *testing.T) *helpWorld {
 	replaceFile(t, w.hooks, hooksJSON(t, listenHook{id: "a", message: "a"}))
 	w.env = childEnv(t, "HOOKPOINT_CONFIG="+w.cfg, "CV4PVE_AUTOSNAP_PHASE=snap-job-start", "CV4PVE_AUTOSNAP_LABEL=daily")
 	w.db = "sqlite://" + filepath.Join(dir, "hookpoint.db")
+	w.tlsCert, w.tlsKey, _ = testCert(t, t.TempDir())
+	wantExit(t, runHP(t, append(slices.Clone(w.env), "HOOKPOINT_TOKEN=help-test-admin-token"), "serve", "--dry-run", "--db", w.db), 0) // makes the database
 	p := runHP(t, w.env, "token", "create", "--scope", "read", "--db", w.db)
 	wantExit(t, p, 0)
 	if m := regexp.MustCompile(`# id (\S+),`).FindStringSubmatch(p.stdout); m != nil {
@@ -116,6 +120,7 @@ func (w *helpWorld) sample(t *testing.T) map[string]string {
 		"listen": "127.0.0.1:0", "db": w.db, "allow-origin": "10.0.0.0/8", "node": "n1",
 		"secret-key-file": filepath.Join(t.TempDir(), "k"), "sqlite-synchronous": "NORMAL",
 		"token-file": w.tokenFile(t), "workers": "4", "scope": "emit", "description": "help test",
+		"tls-cert": w.tlsCert, "tls-key": w.tlsKey,
 		// fleet clients
 		"server": w.server, "server-unreachable": "proceed", "server-timeout": "1m", "server-retry": "1s",
 		"server-ca": w.tokenFile(t), "spool": filepath.Join(t.TempDir(), "spool.jsonl"),
@@ -142,7 +147,15 @@ func (w *helpWorld) invocation(command string, extra []string) ([]string, bool) 
 	case "journal":
 		return append(append([]string{"journal"}, extra...), w.journal), true
 	case "serve":
-		return append([]string{"serve", "--dry-run", "--db", w.db}, extra...), true
+		inv := append([]string{"serve", "--dry-run", "--db", w.db}, extra...)
+		// The certificate and its key go together.
+		if slices.Contains(extra, "--tls-cert") {
+			inv = append(inv, "--tls-key", w.tlsKey)
+		}
+		if slices.Contains(extra, "--tls-key") {
+			inv = append(inv, "--tls-cert", w.tlsCert)
+		}
+		return inv, true
 	case "token", "token list":
 		return append([]string{"token", "list", "--db", w.db}, extra...), true
 	case "token create":

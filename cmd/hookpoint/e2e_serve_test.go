@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,10 +29,16 @@ type serveProc struct {
 	done   chan struct{}
 }
 
-var serveURLRE = regexp.MustCompile(`^hookpoint serve: (http://\S+) `)
+var serveURLRE = regexp.MustCompile(`^hookpoint serve: (https?://\S+) `)
 
 // startServe starts hookpoint serve in dir with args and waits for its URL.
 func startServe(t *testing.T, dir string, env []string, args ...string) *serveProc {
+	t.Helper()
+	return startServeURL(t, dir, env, "http://", args...)
+}
+
+// startServeURL is startServe for a server whose URL starts with scheme.
+func startServeURL(t *testing.T, dir string, env []string, scheme string, args ...string) *serveProc {
 	t.Helper()
 	cmd := exec.Command(hookpointBin, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
 	cmd.Dir, cmd.Env = dir, env
@@ -69,6 +77,9 @@ func startServe(t *testing.T, dir string, env []string, args ...string) *servePr
 	})
 	select {
 	case p.url = <-urlc:
+		if !strings.HasPrefix(p.url, scheme) {
+			t.Fatalf("serving %s, want %s...", p.url, scheme)
+		}
 	case <-p.done:
 		t.Fatalf("hookpoint serve exited before serving:\n%s", p.output())
 	case <-time.After(procTimeout):
@@ -239,5 +250,81 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// The server's own secrets stay out of what it runs and shows: exec hooks do not inherit
+// the admin token or the variables the ingest secrets are read from; a short admin token
+// or a token file others can read is refused; hookpoint token needs the database.
+func TestServeSecretsStayOut(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "hookpoint.yaml")
+	if err := os.WriteFile(cfgPath, []byte(`hooks:
+  - {id: show-env, on: [e.x], exec: {command: /usr/bin/env}}
+server:
+  ingest:
+    xo: {secret: '{{ env "XO_SECRET" }}'}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const tok = "a-long-enough-admin-token-42"
+	env := childEnv(t, "HOOKPOINT_TOKEN="+tok, "XO_SECRET=xo-secret-value-9876", "OTHER_VAR=kept")
+	p := startServe(t, dir, env, "--config", cfgPath)
+	code, body := p.call(t, "POST", "/v1/events", tok, `{"type":"e.x"}`)
+	if code != 200 || !strings.Contains(body, "OTHER_VAR=kept") {
+		t.Fatalf("%d %s", code, body)
+	}
+	if strings.Contains(body, tok) || strings.Contains(body, "xo-secret-value-9876") || strings.Contains(body, "HOOKPOINT_TOKEN") || strings.Contains(body, "XO_SECRET") {
+		t.Errorf("an exec hook saw the server's secrets: %s", body)
+	}
+
+	run := func(env []string, args ...string) (int, string) {
+		cmd := exec.Command(hookpointBin, args...)
+		cmd.Dir, cmd.Env = t.TempDir(), env
+		out, _ := cmd.CombinedOutput()
+		return cmd.ProcessState.ExitCode(), string(out)
+	}
+	if code, out := run(childEnv(t, "HOOKPOINT_TOKEN=short"), "serve", "--dry-run"); code == 0 || !strings.Contains(out, "at least 16") {
+		t.Errorf("a short HOOKPOINT_TOKEN: %d %s", code, out)
+	}
+	tf := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tf, []byte("a-long-enough-admin-token-42\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := run(childEnv(t), "serve", "--dry-run", "--token-file", tf); code == 0 || !strings.Contains(out, "chmod 600") {
+		t.Errorf("a token file others can read: %d %s", code, out)
+	}
+	if code, out := run(childEnv(t), "token", "list", "--db", "sqlite://"+filepath.Join(t.TempDir(), "none.db")); code != 2 || !strings.Contains(out, "no database there") {
+		t.Errorf("token list without a database: %d %s", code, out)
+	}
+}
+
+// --tls-cert and --tls-key serve HTTPS: tokens do not cross the network in clear text.
+func TestServeTLS(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	certFile, keyFile, der := testCert(t, t.TempDir())
+	const tok = "a-long-enough-admin-token-42"
+	p := startServeURL(t, dir, childEnv(t, "HOOKPOINT_TOKEN="+tok), "https://", "--tls-cert", certFile, "--tls-key", keyFile)
+	pool := x509.NewCertPool()
+	pool.AddCert(mustParse(t, der))
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	req, _ := http.NewRequest("GET", p.url+"/v1/hooks", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("HTTPS: %d", resp.StatusCode)
+	}
+	// Go's TLS server answers plain HTTP with a 400, never with the API.
+	if resp, err := http.Get(strings.Replace(p.url, "https://", "http://", 1) + "/healthz"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			t.Error("plain HTTP reached the API on a TLS listener")
+		}
 	}
 }

@@ -263,3 +263,20 @@ func closest(typ string, events []adapter.EventSpec) string {
 	}
 	return ""
 }
+
+// SourceEnvName reports whether name is one of the variables an adapter passes on to
+// exec hooks under its tool's own name: vzdump's (VMTYPE, DUMPDIR, ...),
+// CV4PVE_AUTOSNAP_* and JETBACKUP_*. The server takes no other from a client: a
+// variable such as BASH_ENV, LD_PRELOAD or PATH would run code in its exec hooks.
+func SourceEnvName(name string) bool {
+	if slices.Contains(vzdump.EnvVars, name) {
+		return true
+	}
+	for _, prefix := range []string{"CV4PVE_AUTOSNAP_", "JETBACKUP_"} {
+		rest, ok := strings.CutPrefix(name, prefix)
+		if ok && rest != "" && strings.Trim(rest, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == "" {
+			return true
+		}
+	}
+	return false
+}

@@ -93,3 +93,16 @@ func TestCarrying(t *testing.T) {
 		}
 	}
 }
+
+func TestSourceEnvName(t *testing.T) {
+	t.Parallel()
+	for name, want := range map[string]bool{
+		"VMTYPE": true, "HOSTNAME": true, "CV4PVE_AUTOSNAP_VMID": true, "JETBACKUP_ARG_3": true,
+		"BASH_ENV": false, "LD_PRELOAD": false, "PATH": false, "HOOKPOINT_RUN_ID": false, "ENV": false,
+		"CV4PVE_AUTOSNAP_": false, "JETBACKUP_x": false, "PYTHONPATH": false, "NODE_OPTIONS": false,
+	} {
+		if got := SourceEnvName(name); got != want {
+			t.Errorf("SourceEnvName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"context"
 	"encoding/json"
 	"math/rand/v2"
 	"sync"
@@ -12,11 +13,20 @@ import (
 )
 
 // limits bounds the attempts of each hook on this server: at most max_in_flight at once
-// and no more often than its rate. A job that finds its hook at a bound is snoozed for
-// about as long as it would wait, so that the workers go to other hooks meanwhile.
+// and no more often than its rate. A job that finds its hook at a bound is parked (its
+// River job snoozed), and when an attempt of that hook ends one parked job is woken at
+// once, so that a busy hook's backlog waits without polling the database. The snooze is
+// only a safety net (a wake-up lost in a race): it grows with the number of jobs parked
+// for the hook, so that thousands of them cost a few writes a second, not thousands.
+//
+// The bookkeeping of one hook is one object for the life of the server, whatever the
+// hook's versions: an attempt releases the slot it took, and a new version only changes
+// the bounds.
 type limits struct {
 	mu    sync.Mutex
 	hooks map[string]*hookLimit
+	// wake gives a parked job back to River at once.
+	wake func(jobID int64)
 }
 
 type hookLimit struct {
@@ -24,52 +34,97 @@ type hookLimit struct {
 	inFlight int
 	max      int
 	rate     *rate.Limiter
+	parked   map[string]int64 // delivery id -> River job id, snoozed for want of a slot
+	running  map[*slot]context.CancelFunc
 }
+
+// slot is one attempt's hold on its hook. It is not empty: pointers to distinct
+// zero-size values may be equal, and each slot must be a key of its own.
+type slot struct{ _ byte }
 
 func newLimits() *limits { return &limits{hooks: map[string]*hookLimit{}} }
 
-// busySnooze is how long a job waits when its hook has max_in_flight attempts running.
-const busySnooze = 250 * time.Millisecond
+const (
+	// busySnooze is the shortest safety-net wait of a parked job.
+	busySnooze = 250 * time.Millisecond
+	// maxParkedSnooze bounds it.
+	maxParkedSnooze = 30 * time.Second
+)
 
-// acquire takes a slot for an attempt of h; it returns the release function, or the
-// time to wait when there is no slot.
-func (l *limits) acquire(h *config.Hook, version int, now time.Time) (release func(), wait time.Duration) {
+// acquire takes a slot for an attempt of h by job jobID of delivery deliveryID. It
+// returns the context the attempt runs in (cancelled when the hook changes) and the
+// release function, or the time to wait when there is no slot.
+func (l *limits) acquire(ctx context.Context, h *config.Hook, version int, now time.Time, deliveryID string, jobID int64) (context.Context, func(), time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	hl := l.hooks[h.ID]
-	if hl == nil || hl.version != version {
-		bound := h.MaxInFlight
-		if bound <= 0 {
-			bound = config.DefaultMaxInFlight
+	if hl == nil {
+		hl = &hookLimit{parked: map[string]int64{}, running: map[*slot]context.CancelFunc{}}
+		l.hooks[h.ID] = hl
+	}
+	if hl.version != version || hl.max == 0 {
+		hl.version = version
+		hl.max = h.MaxInFlight
+		if hl.max <= 0 {
+			hl.max = config.DefaultMaxInFlight
 		}
-		next := &hookLimit{version: version, max: bound}
-		if hl != nil {
-			next.inFlight = hl.inFlight // attempts under the old settings still count
-		}
+		hl.rate = nil
 		if h.Rate != nil {
 			// A burst of one second's worth: 50/s may start 50 at once, 600/m 10.
 			burst := max(1, int(h.Rate.PerSecond()))
-			next.rate = rate.NewLimiter(rate.Limit(h.Rate.PerSecond()), burst)
+			hl.rate = rate.NewLimiter(rate.Limit(h.Rate.PerSecond()), burst)
 		}
-		hl = next
-		l.hooks[h.ID] = hl
 	}
+	delete(hl.parked, deliveryID)
 	if hl.inFlight >= hl.max {
-		return nil, busySnooze + time.Duration(rand.Int64N(int64(busySnooze)))
+		hl.parked[deliveryID] = jobID
+		d := busySnooze * time.Duration(1+len(hl.parked)/hl.max)
+		d = min(d, maxParkedSnooze)
+		return nil, nil, d + time.Duration(rand.Int64N(int64(d)/2+1))
 	}
 	if hl.rate != nil {
 		r := hl.rate.ReserveN(now, 1)
 		if d := r.DelayFrom(now); d > 0 {
 			r.CancelAt(now)
-			return nil, d + time.Duration(rand.Int64N(int64(d)/4+1))
+			return nil, nil, d + time.Duration(rand.Int64N(int64(d)/4+1))
 		}
 	}
 	hl.inFlight++
-	return func() {
+	actx, cancel := context.WithCancel(ctx)
+	s := &slot{}
+	hl.running[s] = cancel
+	return actx, func() {
+		cancel()
 		l.mu.Lock()
 		hl.inFlight--
+		delete(hl.running, s)
+		var next int64
+		for id, job := range hl.parked {
+			delete(hl.parked, id)
+			next = job
+			break
+		}
+		wake := l.wake
 		l.mu.Unlock()
+		if next != 0 && wake != nil {
+			wake(next)
+		}
 	}, 0
+}
+
+// changed cancels the attempts in flight of a hook that was replaced, disabled or
+// deleted: they are made again (with the same webhook-id) as the hook now says.
+func (l *limits) changed(hookID string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	hl := l.hooks[hookID]
+	if hl == nil {
+		return
+	}
+	for _, cancel := range hl.running {
+		cancel()
+	}
+	hl.max = 0 // the bounds are read again at the next acquire
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

@@ -31,6 +31,11 @@ import (
 	"github.com/hookpoint/hookpoint/internal/store"
 )
 
+// MaxStoredBody bounds the body kept with each attempt's request (the whole body was
+// sent; its start is enough to see what it was, and a large event would otherwise be
+// stored again with every attempt).
+const MaxStoredBody = 16 << 10
+
 // Name is the River queue deliveries are worked from.
 const Name = "hookpoint_delivery"
 
@@ -241,15 +246,19 @@ type worker struct {
 func (w *worker) Timeout(*river.Job[Args]) time.Duration { return -1 }
 
 func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
-	return w.q.work(ctx, job.Args.DeliveryID)
+	return w.q.work(ctx, job.Args.DeliveryID, job.ID)
 }
+
+// HookChanged cancels the attempts in flight of a hook that was replaced, disabled or
+// deleted; they are made again as the hook now says, with the same webhook-id.
+func (q *Queue) HookChanged(hookID string) { q.limits.changed(hookID) }
 
 // errFinal marks deliveries that are already finished.
 var errFinal = errors.New("the delivery is finished")
 
 // work makes the next attempt of a delivery and decides what follows; a snooze error
 // asks River to come back for the next attempt.
-func (q *Queue) work(ctx context.Context, id string) error {
+func (q *Queue) work(ctx context.Context, id string, jobID int64) error {
 	o := &q.opts
 	st := o.Store
 	d, err := st.GetDelivery(ctx, id)
@@ -270,7 +279,7 @@ func (q *Queue) work(ctx context.Context, id string) error {
 	if !h.IsEnabled() {
 		return q.finishWithout(ctx, d, store.DeliveryFailed, "not delivered: the hook is disabled", now)
 	}
-	release, wait := q.limits.acquire(h, version, now)
+	actx, release, wait := q.limits.acquire(ctx, h, version, now, d.ID, jobID)
 	if wait > 0 {
 		return river.JobSnooze(wait)
 	}
@@ -286,11 +295,16 @@ func (q *Queue) work(ctx context.Context, id string) error {
 	ev := ToEvent(se)
 	n := d.Attempts + d.Snoozes + 1
 	start := o.Now()
-	a := o.Engine.Attempt(ctx, &hookpoint.Delivery{Hook: h, Event: ev, ID: d.ID}, n)
+	a := o.Engine.Attempt(actx, &hookpoint.Delivery{Hook: h, Event: ev, ID: d.ID}, n)
 	if ctx.Err() != nil && !a.OK {
 		// The server is stopping: the attempt did not finish. River gives the job back
 		// and another attempt with the same webhook-id follows.
 		return ctx.Err()
+	}
+	if actx.Err() != nil && !a.OK {
+		// Its hook changed under it (HookChanged): not recorded, made again now as the
+		// hook says.
+		return river.JobSnooze(time.Millisecond)
 	}
 	end := o.Now()
 	if o.OnAttempt != nil {
@@ -333,7 +347,7 @@ func (q *Queue) work(ctx context.Context, id string) error {
 		ExitCode: a.Result.ExitCode, Error: a.Result.Error, Response: a.Result.Response, Node: o.Node,
 	}
 	if a.Request != nil {
-		att.Request, _ = jsonMarshal(a.Request)
+		att.Request, _ = jsonMarshal(a.Request.Bounded(MaxStoredBody))
 	}
 	if err := st.RecordAttempt(ctx, att, upd); err != nil {
 		if errors.Is(err, store.ErrConflict) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
@@ -20,6 +21,13 @@ func NewSQLite(o Options, db *sql.DB) (*Queue, error) {
 		return nil, fmt.Errorf("queue: %w", err)
 	}
 	q.driver = &sqliteDriver{db: db, client: client}
+	q.limits.wake = func(jobID int64) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := client.JobRetry(ctx, jobID); err != nil {
+			q.opts.Logger.Debug("parked job not woken; it wakes by itself", "job", jobID, "err", err)
+		}
+	}
 	return q, nil
 }
 

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"github.com/hookpoint/hookpoint/internal/clip"
 	"slices"
 	"sort"
 	"strconv"
@@ -60,5 +61,13 @@ func (r *Rendered) Preview(now time.Time) Preview {
 		// The event on stdin came from outside: it is searched for secrets.
 		p.Stdin, p.Workdir, p.Timeout = r.Mask(string(c.Stdin)), c.Dir, c.Timeout.String()
 	}
+	return p
+}
+
+// Bounded returns p with its body (and stdin) cut to max bytes, for what is stored with
+// every attempt: the whole body was sent, its start is enough to see what it was.
+func (p Preview) Bounded(max int) Preview {
+	p.Body, _ = clip.String(p.Body, max)
+	p.Stdin, _ = clip.String(p.Stdin, max)
 	return p
 }

@@ -83,6 +83,15 @@ func TestBadInputs(t *testing.T) {
 		{"invalid hook", "POST", "/v1/hooks", `{"id":"h","on":["a.b"],"http":{"url":"ftp://x"}}`, 400, "invalid_hook", "http.url", "http or https"},
 		{"hook with two problems", "POST", "/v1/hooks", `{"id":"H","on":[],"http":{"url":"https://x.example"}}`, 400, "invalid_hook", "id", "and 1 more"},
 		{"hook reading env", "POST", "/v1/hooks", `{"id":"h","on":["a"],"http":{"url":"https://x.example/{{ env \"HOME\" }}"}}`, 400, "invalid_hook", "http.url", "server's own environment"},
+		{"hook reading a file by pipe", "POST", "/v1/hooks", `{"id":"h","on":["a"],"http":{"url":"https://x.example/","body":{"k":"{{ \"hookpoint.key\" | file }}"}}}`, 400, "invalid_hook", "http.body.k", "server's own environment"},
+		{"hook reading env through a variable", "POST", "/v1/hooks", `{"id":"h","on":["a"],"http":{"url":"https://x.example/","headers":{"X":"{{ with $f := \"HOME\" }}{{ env $f }}{{ end }}"}}}`, 400, "invalid_hook", "http.headers.X", "server's own environment"},
+		{"hook reading env in a define", "POST", "/v1/hooks", `{"id":"h","on":["a"],"http":{"url":"https://x.example/","body_type":"text","body":"{{ define \"x\" }}{{ \"HOME\" | env }}{{ end }}{{ template \"x\" }}"}}`, 400, "invalid_hook", "http.body", "server's own environment"},
+		{"hook naming a secret by a variable", "POST", "/v1/hooks", `{"id":"h","on":["a"],"http":{"url":"https://x.example/","headers":{"X":"{{ \"p\" | secret }}"}},"secrets":{"p":"x"}}`, 400, "invalid_hook", "http.headers.X", "constant"},
+		{"source_env that changes how commands run", "POST", "/v1/events", `{"type":"a.b","source_env":{"BASH_ENV":"$(id)"}}`, 400, "invalid", "source_env", "not a variable an adapter passes on"},
+		{"source_env LD_PRELOAD", "POST", "/v1/events", `{"type":"a.b","source_env":{"LD_PRELOAD":"/tmp/x.so"}}`, 400, "invalid", "source_env", "not a variable"},
+		{"the server's own event type", "POST", "/v1/events", `{"type":"hookpoint.hook.disabled","data":{"hook_id":"x"}}`, 400, "invalid", "type", "server's own"},
+		{"time out of range", "POST", "/v1/events", `{"type":"a.b","time":"9999-12-31T23:59:59Z"}`, 400, "invalid", "time", "1970 and 2200"},
+		{"until out of range", "GET", "/v1/deliveries?until=9999-01-01T00:00:00Z", nil, 400, "invalid", "until", "1970 and 2200"},
 		{"hook with exec", "POST", "/v1/hooks", `{"id":"h","on":["a"],"exec":{"command":"/bin/true"}}`, 400, "invalid_hook", "exec", "api_exec"},
 		{"hook missing secret", "POST", "/v1/hooks", `{"id":"h","on":["a"],"http":{"url":"https://x.example/{{ secret \"u\" }}"}}`, 400, "invalid_hook", "http.url", `secret "u" is not set`},
 		{"bad limit", "GET", "/v1/deliveries?limit=0", nil, 400, "invalid", "limit", "from 1 to 500"},
@@ -151,10 +160,21 @@ hooks:
 		t.Errorf("async request %s %v", req.URL, req.Header)
 	}
 
-	// The same key: the first answer, nothing sent or stored again.
-	b := want(t, e.admin("POST", "/v1/events", map[string]any{"type": "backup.pre", "data": map[string]any{"vmid": "999"}, "idempotency_key": "k1"}), 200).json(t)
+	// The same key with the same event: the first answer, nothing sent or stored again.
+	b := want(t, e.admin("POST", "/v1/events", map[string]any{"idempotency_key": "k1", "data": map[string]any{"vmid": "101"}, "type": "backup.pre"}), 200).json(t)
 	if b["event_id"] != evID || b["duplicate"] != true || b["verdict"] != "abort" {
 		t.Errorf("repeated key answered %v", b)
+	}
+	// The same key with another event is refused; so is another token's use of it,
+	// which is another key (no token learns another's answers or pre-empts its gate).
+	a422 := want(t, e.admin("POST", "/v1/events", map[string]any{"type": "backup.pre", "data": map[string]any{"vmid": "999"}, "idempotency_key": "k1"}), 422)
+	if a422.apiError(t)["code"] != "idempotency_key_reused" {
+		t.Errorf("%s", a422.body)
+	}
+	emit := want(t, e.admin("POST", "/v1/tokens", map[string]any{"scope": "emit"}), 201).json(t)["token"].(string)
+	other := want(t, e.do("POST", "/v1/events", emit, map[string]any{"type": "other.event", "idempotency_key": "k1"}), 200).json(t)
+	if other["event_id"] == evID || other["duplicate"] == true {
+		t.Errorf("another token's key k1 replayed the admin's answer: %v", other)
 	}
 	time.Sleep(50 * time.Millisecond)
 	if rc.count() != 3 {
@@ -185,5 +205,24 @@ hooks:
 	at := as[0].(map[string]any)
 	if at["status"].(float64) != 500 || at["response"] != "frozen? no" || at["request"].(map[string]any)["url"] != rc.URL+"/gate" {
 		t.Errorf("attempt %v", at)
+	}
+}
+
+// An event whose id exists already is refused before any of its hooks runs: hooks that
+// ran for an event that is then not stored would leave no trace.
+func TestEventIDReusedRunsNothing(t *testing.T) {
+	t.Parallel()
+	rc := newReceiver(t, nil)
+	e := newEnv(t, envOptions{config: fmt.Sprintf("hooks:\n  - {id: s, on: [d.x], http: {url: %q}}\n", rc.URL+"/s")})
+	body := map[string]any{"type": "d.x", "id": "fixed-id-123"}
+	want(t, e.admin("POST", "/v1/events", body), 200)
+	for i := 0; i < 2; i++ {
+		a := want(t, e.admin("POST", "/v1/events", body), 409)
+		if a.apiError(t)["field"] != "id" {
+			t.Errorf("%s", a.body)
+		}
+	}
+	if rc.count() != 1 {
+		t.Errorf("the hook ran %d times for one stored event", rc.count())
 	}
 }

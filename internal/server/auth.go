@@ -47,6 +47,11 @@ func (s *Server) identify(r *http.Request) (caller, error) {
 	if !ok {
 		return caller{}, errorf(http.StatusUnauthorized, "unauthorized", "", "send a token: Authorization: Bearer <token>")
 	}
+	return s.identifyToken(r.Context(), presented)
+}
+
+// identifyToken finds a presented token (the API's bearer token, the web UI's sign-in).
+func (s *Server) identifyToken(ctx context.Context, presented string) (caller, error) {
 	bad := errorf(http.StatusUnauthorized, "unauthorized", "", "the token is not valid")
 	if s.admin != nil && equalToken(token.Hash(presented), s.admin) {
 		return caller{scope: token.Admin}, nil
@@ -54,7 +59,7 @@ func (s *Server) identify(r *http.Request) (caller, error) {
 	if _, _, err := token.Parse(presented); err != nil {
 		return caller{}, bad
 	}
-	t, err := s.store.TokenByHash(r.Context(), token.Hash(presented))
+	t, err := s.store.TokenByHash(ctx, token.Hash(presented))
 	if errors.Is(err, store.ErrNotFound) {
 		return caller{}, bad
 	}
@@ -65,7 +70,7 @@ func (s *Server) identify(r *http.Request) (caller, error) {
 		return caller{}, bad
 	}
 	if t.LastUsedAt == nil || s.now().Sub(*t.LastUsedAt) > lastUsedGrain {
-		if err := s.store.TouchToken(r.Context(), t.ID, s.now()); err != nil {
+		if err := s.store.TouchToken(ctx, t.ID, s.now()); err != nil {
 			s.log.Warn("token use not recorded", "token", t.ID, "err", err)
 		}
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -74,6 +75,9 @@ func timeParam(v string, now time.Time) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		if y := t.Year(); y < 1970 || y > 2200 {
+			return time.Time{}, errors.New("a time must be between the years 1970 and 2200")
+		}
 		return t, nil
 	}
 	if d, err := time.ParseDuration(v); err == nil && d > 0 {
@@ -109,29 +113,37 @@ func (s *Server) getDelivery(w http.ResponseWriter, r *http.Request) error {
 // retryDelivery queues one more attempt of a delivery that has ended (failed, or
 // succeeded and wanted again); one that is still queued or retrying is answered 409.
 func (s *Server) retryDelivery(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	d, err := s.store.GetDelivery(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("delivery", id)
-	}
+	d, err := s.retry(r.Context(), r.PathValue("id"))
 	if err != nil {
-		return errors.Join(errUnavailable, err)
-	}
-	if d.Status == store.DeliveryQueued || d.Status == store.DeliveryRetrying {
-		return errorf(http.StatusConflict, "pending", "", "delivery %s is %s already; its next attempt is planned", id, d.Status)
-	}
-	if _, _, ok := s.hooks.Hook(d.HookID); !ok {
-		return errorf(http.StatusConflict, "hook_deleted", "", "the hook %q of this delivery no longer exists", d.HookID)
-	}
-	if err := s.requeue(r.Context(), []*store.Delivery{d}); err != nil {
 		return err
-	}
-	d, err = s.store.GetDelivery(r.Context(), id)
-	if err != nil {
-		return errors.Join(errUnavailable, err)
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"delivery": d})
 	return nil
+}
+
+// retry queues one more attempt of a delivery that has ended.
+func (s *Server) retry(ctx context.Context, id string) (*store.Delivery, error) {
+	d, err := s.store.GetDelivery(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound("delivery", id)
+	}
+	if err != nil {
+		return nil, errors.Join(errUnavailable, err)
+	}
+	if d.Status == store.DeliveryQueued || d.Status == store.DeliveryRetrying {
+		return nil, errorf(http.StatusConflict, "pending", "", "delivery %s is %s already; its next attempt is planned", id, d.Status)
+	}
+	if e, ok := s.hooks.get(d.HookID); !ok || d.CreatedAt.Before(e.created) {
+		return nil, errorf(http.StatusConflict, "hook_deleted", "", "the hook %q of this delivery no longer exists", d.HookID)
+	}
+	if err := s.requeue(ctx, []*store.Delivery{d}); err != nil {
+		return nil, err
+	}
+	d, err = s.store.GetDelivery(ctx, id)
+	if err != nil {
+		return nil, errors.Join(errUnavailable, err)
+	}
+	return d, nil
 }
 
 func contains(list []string, v string) bool {

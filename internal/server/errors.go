@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 
+	"github.com/hookpoint/hookpoint/internal/config"
 	"github.com/hookpoint/hookpoint/internal/store"
 )
 
@@ -24,6 +26,11 @@ type apiError struct {
 	Field   string `json:"field,omitempty"`
 	// Allow lists the methods of a path, for 405 answers.
 	Allow []string `json:"-"`
+	// issues are every validation issue of an invalid hook (the web UI shows each
+	// beside its field; the API's message lists them).
+	issues []config.Issue
+	// RetryAfter is the seconds a 503 asks the client to wait.
+	RetryAfter int `json:"-"`
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -70,6 +77,9 @@ func (s *Server) serveAPI(h handlerFunc) http.Handler {
 		if len(ae.Allow) > 0 {
 			w.Header().Set("Allow", strings.Join(ae.Allow, ", "))
 		}
+		if ae.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(ae.RetryAfter))
+		}
 		if ae.Status == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="hookpoint"`)
 		}
@@ -101,15 +111,41 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
 		return errorf(http.StatusUnsupportedMediaType, "unsupported_media_type", "", "the body must be JSON (Content-Type: application/json), not %s", clipText(ct, 60))
 	}
+	body, err := readBody(w, r, limit)
+	if err != nil {
+		return err
+	}
+	return decodeJSONBytes(body, v)
+}
+
+// maxBodiesInFlight bounds the request bodies being read at once, so that slow clients
+// sending large bodies hold at most this many times the largest body (64 MiB).
+const maxBodiesInFlight = 64
+
+var bodySlots = make(chan struct{}, maxBodiesInFlight)
+
+// readBody reads a request body of at most limit bytes; a body that would be one more
+// than maxBodiesInFlight being read at once is answered 503.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, errorf(http.StatusRequestEntityTooLarge, "too_large", "", "the body is larger than %d bytes", limit)
+	}
+	select {
+	case bodySlots <- struct{}{}:
+		defer func() { <-bodySlots }()
+	default:
+		return nil, &apiError{Status: http.StatusServiceUnavailable, Code: "busy", RetryAfter: 1,
+			Message: "too many requests are sending their bodies at once; try again"}
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return errorf(http.StatusRequestEntityTooLarge, "too_large", "", "the body is larger than %d bytes", limit)
+			return nil, errorf(http.StatusRequestEntityTooLarge, "too_large", "", "the body is larger than %d bytes", limit)
 		}
-		return badRequest("", "the body could not be read")
+		return nil, badRequest("", "the body could not be read")
 	}
-	return decodeJSONBytes(body, v)
+	return body, nil
 }
 
 func decodeJSONBytes(body []byte, v any) error {

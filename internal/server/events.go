@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hookpoint/hookpoint"
+	"github.com/hookpoint/hookpoint/internal/catalog"
 	"github.com/hookpoint/hookpoint/internal/deliver"
 	"github.com/hookpoint/hookpoint/internal/event"
 	"github.com/hookpoint/hookpoint/internal/queue"
@@ -57,12 +60,41 @@ func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ans, err := s.process(r.Context(), ev, "api", req.IdempotencyKey)
+	key := ""
+	if req.IdempotencyKey != "" {
+		// Keys are the caller's own: another token's key is another key, so that no
+		// token can learn another's answers or pre-empt its gate.
+		c, _ := callerOf(r.Context())
+		who := "admin"
+		if c.tokenID != "" {
+			who = "token " + c.tokenID
+		}
+		key = who + ": " + req.IdempotencyKey
+	}
+	ans, err := s.processKeyed(r.Context(), ev, "api", key, requestHash(&req))
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, ans)
 	return nil
+}
+
+// requestHash identifies what an event request asks for, whatever its JSON spacing or
+// key order, and whatever its idempotency key: the same key sent with another event is
+// refused.
+func requestHash(req *eventRequest) string {
+	c := *req
+	c.IdempotencyKey = ""
+	b, _ := json.Marshal(c)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// storedAnswer is what the events table keeps of an answer: the answer and the hash of
+// the request it answered.
+type storedAnswer struct {
+	RequestSHA256 string       `json:"request_sha256,omitempty"`
+	Answer        *EventAnswer `json:"answer"`
 }
 
 // event checks the request and makes the event.
@@ -106,9 +138,15 @@ func (req *eventRequest) event(now time.Time) (*event.Event, error) {
 		return nil, badRequest(field, "%s", err.Error())
 	}
 	for k := range ev.SourceEnv {
-		if !envNameRE.MatchString(k) {
-			return nil, badRequest("source_env", "%q is not an environment variable name", clipText(k, 60))
+		if !catalog.SourceEnvName(k) {
+			return nil, badRequest("source_env", "%q is not a variable an adapter passes on (vzdump's, CV4PVE_AUTOSNAP_*, JETBACKUP_*): other variables could change how exec hooks run", clipText(k, 60))
 		}
+	}
+	if strings.HasPrefix(ev.Type, "hookpoint.") {
+		return nil, badRequest("type", "event types hookpoint.* are the server's own (hookpoint.hook.failing, ...) and cannot be sent")
+	}
+	if y := ev.Time.Year(); y < 1970 || y > 2200 {
+		return nil, badRequest("time", "the event's time must be between the years 1970 and 2200")
 	}
 	return ev, nil
 }
@@ -117,17 +155,38 @@ func (req *eventRequest) event(now time.Time) (*event.Event, error) {
 // one transaction with the async deliveries' jobs; the answer is given only after the
 // commit.
 func (s *Server) process(ctx context.Context, ev *event.Event, origin, idemKey string) (*EventAnswer, error) {
+	return s.processKeyed(ctx, ev, origin, idemKey, "")
+}
+
+func (s *Server) processKeyed(ctx context.Context, ev *event.Event, origin, idemKey, reqHash string) (*EventAnswer, error) {
+	// Events whose hooks run at once are bounded: each may run a command.
+	select {
+	case s.eventSlots <- struct{}{}:
+		defer func() { <-s.eventSlots }()
+	default:
+		return nil, &apiError{Status: http.StatusServiceUnavailable, Code: "busy", RetryAfter: 1,
+			Message: "too many events are being processed at once; try again"}
+	}
 	received := s.now()
+	release := s.inflight.acquire("event " + ev.ID)
+	defer release()
 	if idemKey != "" {
 		release := s.inflight.acquire(idemKey)
 		defer release()
 		prev, err := s.store.EventByIdempotencyKey(ctx, idemKey)
 		if err == nil {
-			return replayAnswer(prev)
+			return replayAnswer(prev, reqHash)
 		}
 		if !errors.Is(err, store.ErrNotFound) {
 			return nil, errors.Join(errUnavailable, err)
 		}
+	}
+	if _, err := s.store.GetEvent(ctx, ev.ID); err == nil {
+		// Refused before any hook runs: hooks that ran for an event that is then not
+		// stored would leave no trace.
+		return nil, errorf(http.StatusConflict, "conflict", "id", "an event with id %q exists already", ev.ID)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, errors.Join(errUnavailable, err)
 	}
 	batch := s.queue.NewBatch()
 	out, err := s.engine.FireWith(ctx, ev, batch)
@@ -138,7 +197,7 @@ func (s *Server) process(ctx context.Context, ev *event.Event, origin, idemKey s
 	for i := range ans.Results {
 		ans.Results[i].Request = nil // the delivery log shows it; the answer stays small
 	}
-	raw, err := json.Marshal(ans)
+	raw, err := json.Marshal(storedAnswer{RequestSHA256: reqHash, Answer: ans})
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +239,7 @@ func (s *Server) process(ctx context.Context, ev *event.Event, origin, idemKey s
 				Error: res.Error, Response: res.Response, Node: s.opts.Node,
 			}
 			if res.Request != nil {
-				a.Request, _ = json.Marshal(res.Request)
+				a.Request, _ = json.Marshal(res.Request.Bounded(queue.MaxStoredBody))
 			}
 			attempts = append(attempts, a)
 			syncDeliveries = append(syncDeliveries, d)
@@ -207,7 +266,7 @@ func (s *Server) process(ctx context.Context, ev *event.Event, origin, idemKey s
 	if errors.Is(err, store.ErrConflict) && idemKey != "" {
 		prev, perr := s.store.EventByIdempotencyKey(ctx, idemKey)
 		if perr == nil {
-			return replayAnswer(prev)
+			return replayAnswer(prev, reqHash)
 		}
 	}
 	if errors.Is(err, store.ErrConflict) {
@@ -237,16 +296,19 @@ func (s *Server) syncOutcome(ctx context.Context, res hookpoint.Result) {
 	}
 }
 
-func replayAnswer(prev *store.Event) (*EventAnswer, error) {
+func replayAnswer(prev *store.Event, reqHash string) (*EventAnswer, error) {
 	if prev.State != store.EventDone || len(prev.Answer) == 0 {
 		return nil, errorf(http.StatusConflict, "in_progress", "idempotency_key", "an event with this idempotency key is still being processed")
 	}
-	var ans EventAnswer
-	if err := json.Unmarshal(prev.Answer, &ans); err != nil {
-		return nil, fmt.Errorf("stored answer of %s: %w", prev.ID, err)
+	var sa storedAnswer
+	if err := json.Unmarshal(prev.Answer, &sa); err != nil || sa.Answer == nil {
+		return nil, fmt.Errorf("stored answer of %s: %v", prev.ID, err)
 	}
-	ans.Duplicate = true
-	return &ans, nil
+	if sa.RequestSHA256 != reqHash {
+		return nil, errorf(http.StatusUnprocessableEntity, "idempotency_key_reused", "idempotency_key", "this idempotency key was used for another event; use a new key for a new event")
+	}
+	sa.Answer.Duplicate = true
+	return sa.Answer, nil
 }
 
 // getEvent answers an event with its deliveries.

@@ -260,3 +260,60 @@ server:
 		return fmt.Sprint(alerts()) == "[hookpoint.hook.failing hookpoint.hook.disabled hookpoint.hook.recovered]"
 	})
 }
+
+// Replacing a hook whose attempts hang cancels them; they and the ones waiting are made
+// again as the hook now says (a slot is never lost to the old version), and deleting a
+// hook ends its pending deliveries; a hook made again with the same id does not inherit
+// them.
+func TestChangingABusyHook(t *testing.T) {
+	t.Parallel()
+	hang := make(chan struct{})
+	rc := newReceiver(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hang" {
+			select {
+			case <-hang:
+			case <-r.Context().Done():
+			}
+		}
+	})
+	t.Cleanup(func() { close(hang) })
+	e := newEnv(t, envOptions{})
+	def := func(path string) map[string]any {
+		return map[string]any{"id": "busy", "on": []string{"b.*"}, "mode": "async", "max_in_flight": 2,
+			"retry": map[string]any{"max_attempts": 2, "schedule": []string{"50ms"}}, "http": map[string]any{"url": rc.URL + path, "timeout": "60s"}}
+	}
+	want(t, e.admin("POST", "/v1/hooks", def("/hang")), 201)
+	var ids []string
+	for i := 0; i < 3; i++ {
+		a := want(t, e.admin("POST", "/v1/events", map[string]any{"type": "b.x"}), 200).json(t)
+		ids = append(ids, a["results"].([]any)[0].(map[string]any)["delivery_id"].(string))
+	}
+	waitFor(t, "two attempts hanging", func() bool { return rc.count() == 2 })
+	want(t, e.admin("PUT", "/v1/hooks/busy", def("/ok")), 200)
+	a := want(t, e.admin("POST", "/v1/events", map[string]any{"type": "b.y"}), 200).json(t)
+	ids = append(ids, a["results"].([]any)[0].(map[string]any)["delivery_id"].(string))
+	for _, id := range ids {
+		waitFor(t, "every delivery made as the hook now says", func() bool { d, _ := e.delivery(id); return d["status"] == "succeeded" })
+	}
+	// The cut attempts were not recorded: each delivery has one attempt, to /ok.
+	for _, id := range ids {
+		if _, as := e.delivery(id); len(as) != 1 || !strings.HasSuffix(as[0].(map[string]any)["request"].(map[string]any)["url"].(string), "/ok") {
+			t.Errorf("%s: attempts %v", id, as)
+		}
+	}
+
+	// Deleting ends pending deliveries at once; a new hook of the same id does not get
+	// the old one's failures through recover or retry.
+	want(t, e.admin("PUT", "/v1/hooks/busy", def("/hang")), 200)
+	a = want(t, e.admin("POST", "/v1/events", map[string]any{"type": "b.z"}), 200).json(t)
+	pending := a["results"].([]any)[0].(map[string]any)["delivery_id"].(string)
+	waitFor(t, "the attempt hanging again", func() bool { return rc.count() >= 7 })
+	want(t, e.admin("DELETE", "/v1/hooks/busy", nil), 204)
+	waitFor(t, "the pending delivery cancelled", func() bool { d, _ := e.delivery(pending); return d["status"] == "cancelled" })
+	want(t, e.admin("POST", "/v1/hooks", def("/ok")), 201)
+	r := want(t, e.admin("POST", "/v1/hooks/busy/recover", map[string]any{"since": "2000-01-01T00:00:00Z"}), 202).json(t)
+	if r["requeued"].(float64) != 0 {
+		t.Errorf("a new hook recovered an old one's deliveries: %v", r)
+	}
+	want(t, e.admin("POST", "/v1/deliveries/"+pending+"/retry", nil), 409)
+}

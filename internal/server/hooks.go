@@ -73,7 +73,8 @@ func (v HookView) MarshalJSON() ([]byte, error) {
 func (s *Server) view(e *entry) HookView {
 	def := e.def
 	if e.managedBy == managedFile {
-		def, _ = json.Marshal(e.base)
+		// A config file may hold literal credentials: they are never shown back.
+		def, _ = json.Marshal(maskedHook(e.base))
 	}
 	return HookView{
 		Def: def, ManagedBy: e.managedBy, File: e.file, Version: e.version, SecretsSet: e.secretNames(),
@@ -123,19 +124,27 @@ func decodeHookRequest(w http.ResponseWriter, r *http.Request) (*hookRequest, er
 		if err := json.Unmarshal(raw, &hr.secrets); err != nil {
 			return nil, badRequest("secrets", "secrets must be an object of names and string values")
 		}
-		for name, v := range hr.secrets {
-			if !secretKeyRE.MatchString(name) {
-				return nil, badRequest("secrets", "%q is not a secret name: use up to 64 letters, digits, '.', '_' and '-'", clipText(name, 70))
-			}
-			if v == "" || len(v) > maxSecret {
-				return nil, badRequest("secrets."+name, "a secret is 1 to %d bytes", maxSecret)
-			}
+		if err := checkSecrets(hr.secrets); err != nil {
+			return nil, err
 		}
 	}
 	for _, f := range readOnlyFields {
 		delete(def, f)
 	}
 	return hr, nil
+}
+
+// checkSecrets checks the names and sizes of secrets to store.
+func checkSecrets(secrets map[string]string) *apiError {
+	for name, v := range secrets {
+		if !secretKeyRE.MatchString(name) {
+			return badRequest("secrets", "%q is not a secret name: use up to 64 letters, digits, '.', '_' and '-'", clipText(name, 70))
+		}
+		if v == "" || len(v) > maxSecret {
+			return badRequest("secrets."+name, "a secret is 1 to %d bytes", maxSecret)
+		}
+	}
+	return nil
 }
 
 // literalSecretFields are where a value written through the API is a secret to store
@@ -223,15 +232,23 @@ func (s *Server) parseHook(def []byte, secrets map[string]string) (*config.Hook,
 		errs = append(errs, config.Issue{Field: "hooks[0].exec", Message: "hooks managed through the API cannot run commands on the server unless server.api_exec is set in its config file; use an http action"})
 	}
 	config.EachTemplate(h, func(field string, t *template.Template) {
-		for _, ref := range t.Refs() {
-			switch ref.Func {
-			case "env", "file":
-				errs = append(errs, config.Issue{Field: "hooks[0]." + field, Message: fmt.Sprintf("%s reads the server's own environment and files; hooks managed through the API read their secrets with secret \"NAME\" (set in secrets)", ref.Func)})
-			case "secret":
-				if _, ok := secrets[ref.Arg]; !ok {
-					errs = append(errs, config.Issue{Field: "hooks[0]." + field, Message: fmt.Sprintf("secret %q is not set: send it in secrets", ref.Arg)})
-				}
+		for _, fn := range []string{"env", "file"} {
+			if t.Uses(fn) {
+				errs = append(errs, config.Issue{Field: "hooks[0]." + field, Message: fmt.Sprintf("%s reads the server's own environment and files; hooks managed through the API read their secrets with secret \"NAME\" (set in secrets)", fn)})
 			}
+		}
+		constant := 0
+		for _, ref := range t.Refs() {
+			if ref.Func != "secret" {
+				continue
+			}
+			constant++
+			if _, ok := secrets[ref.Arg]; !ok {
+				errs = append(errs, config.Issue{Field: "hooks[0]." + field, Message: fmt.Sprintf("secret %q is not set: send it in secrets", ref.Arg)})
+			}
+		}
+		if t.Uses("secret") && constant == 0 {
+			errs = append(errs, config.Issue{Field: "hooks[0]." + field, Message: "name a secret with a constant: {{ secret \"NAME\" }}"})
 		}
 	})
 	if h.HTTP != nil && h.HTTP.TLS != nil && (h.HTTP.TLS.CAFile != "" || h.HTTP.TLS.CertFile != "" || h.HTTP.TLS.KeyFile != "") {
@@ -256,7 +273,7 @@ func issuesError(issues []config.Issue) *apiError {
 		}
 		msg += fmt.Sprintf(" (and %d more: %s)", len(rest), strings.Join(rest, "; "))
 	}
-	return &apiError{Status: http.StatusBadRequest, Code: "invalid_hook", Field: fieldOf(first), Message: msg}
+	return &apiError{Status: http.StatusBadRequest, Code: "invalid_hook", Field: fieldOf(first), Message: msg, issues: issues}
 }
 
 func fieldOrBody(f string) string {
@@ -371,11 +388,22 @@ func (s *Server) saveHook(ctx context.Context, id string, hr *hookRequest) (*ent
 	next := cloneMap(hs.current.Load().byID)
 	next[h.ID] = e
 	hs.publish(next)
+	if exists {
+		s.queue.HookChanged(h.ID)
+	}
 	return e, nil
 }
 
 func (s *Server) deleteHook(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
+	if err := s.removeHook(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// removeHook deletes a hook made through the API with its secrets.
+func (s *Server) removeHook(ctx context.Context, id string) error {
 	hs := s.hooks
 	hs.mu.Lock()
 	defer hs.mu.Unlock()
@@ -386,41 +414,64 @@ func (s *Server) deleteHook(w http.ResponseWriter, r *http.Request) error {
 	if cur.managedBy == managedFile {
 		return errorf(http.StatusConflict, "managed_by_file", "", "hook %q is managed by the config file %s; remove it there", id, cur.file)
 	}
-	if err := s.store.DeleteHook(r.Context(), id); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := s.store.DeleteHook(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return errors.Join(errUnavailable, err)
+	}
+	// Its pending deliveries end now, not when their next attempt comes.
+	pending, err := s.store.ListDeliveries(ctx, store.DeliveryFilter{HookID: id, Status: []string{store.DeliveryQueued, store.DeliveryRetrying}})
+	if err != nil {
+		return errors.Join(errUnavailable, err)
+	}
+	now := s.now()
+	for _, d := range pending {
+		if err := s.store.UpdateDelivery(ctx, d.ID, store.DeliveryUpdate{Status: store.DeliveryCancelled, Attempts: d.Attempts,
+			Snoozes: d.Snoozes, LastError: "not delivered: the hook was deleted", LastStatus: d.LastStatus, UpdatedAt: now}); err != nil {
+			return errors.Join(errUnavailable, err)
+		}
 	}
 	next := cloneMap(hs.current.Load().byID)
 	delete(next, id)
 	hs.publish(next)
-	w.WriteHeader(http.StatusNoContent)
+	s.queue.HookChanged(id)
 	return nil
 }
 
 // setEnabled enables (clearing an automatic disable) or disables a hook, file hooks too.
 func (s *Server) setEnabled(w http.ResponseWriter, r *http.Request, on bool) error {
-	id := r.PathValue("id")
+	e, err := s.setHookEnabled(r.Context(), r.PathValue("id"), on, "disabled through the API")
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.view(e))
+	return nil
+}
+
+// setHookEnabled enables or disables a hook; reason says who disabled it.
+func (s *Server) setHookEnabled(ctx context.Context, id string, on bool, reason string) (*entry, error) {
 	e, ok := s.hooks.get(id)
 	if !ok {
-		return notFound("hook", id)
+		return nil, notFound("hook", id)
 	}
 	st := e.state
 	st.Enabled = on
 	st.DisabledReason = ""
 	if !on {
-		st.DisabledReason = "disabled through the API"
+		st.DisabledReason = reason
 	} else if st.FailingSince != nil {
 		// Still failing until a success says otherwise, but the auto-disable span starts
 		// again now.
 		now := s.now().UTC()
 		st.FailingSince = &now
 	}
-	if err := s.store.SetHookState(r.Context(), id, st); err != nil {
-		return errors.Join(errUnavailable, err)
+	if err := s.store.SetHookState(ctx, id, st); err != nil {
+		return nil, errors.Join(errUnavailable, err)
 	}
 	s.hooks.updateState(id, st)
+	if !on {
+		s.queue.HookChanged(id)
+	}
 	e, _ = s.hooks.get(id)
-	writeJSON(w, http.StatusOK, s.view(e))
-	return nil
+	return e, nil
 }
 
 func (s *Server) enableHook(w http.ResponseWriter, r *http.Request) error {
@@ -452,8 +503,22 @@ func (s *Server) testHook(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	ev, err := testEvent(e.base, req)
+	if err != nil {
+		return err
+	}
+	h := *e.base
+	on := true
+	h.Enabled = &on
+	a := s.engine.Attempt(r.Context(), &hookpoint.Delivery{Hook: &h, Event: ev, ID: event.NewID("msg")}, 1)
+	writeJSON(w, http.StatusOK, map[string]any{"event": ev, "request": a.Request, "result": a.Result})
+	return nil
+}
+
+// testEvent makes the sample event of a test (or a preview) of h.
+func testEvent(h *config.Hook, req testRequest) (*event.Event, error) {
 	if req.Type == "" {
-		req.Type = sampleType(e.base)
+		req.Type = sampleType(h)
 	}
 	ev := event.New(req.Type)
 	ev.Status, ev.Subject, ev.Source = req.Status, req.Subject, "hookpoint.test"
@@ -462,14 +527,9 @@ func (s *Server) testHook(w http.ResponseWriter, r *http.Request) error {
 	}
 	ev.Gate = event.GateByName(ev.Type)
 	if err := ev.Validate(); err != nil {
-		return badRequest("type", "%s", err.Error())
+		return nil, badRequest("type", "%s", err.Error())
 	}
-	h := *e.base
-	on := true
-	h.Enabled = &on
-	a := s.engine.Attempt(r.Context(), &hookpoint.Delivery{Hook: &h, Event: ev, ID: event.NewID("msg")}, 1)
-	writeJSON(w, http.StatusOK, map[string]any{"event": ev, "request": a.Request, "result": a.Result})
-	return nil
+	return ev, nil
 }
 
 // sampleType is an event type the hook's first pattern matches.
@@ -500,25 +560,46 @@ func (s *Server) recoverHook(w http.ResponseWriter, r *http.Request) error {
 	if req.Since.IsZero() {
 		return badRequest("since", "since is required: the time (RFC 3339) from which failed deliveries are sent again")
 	}
+	req.Since = s.recoverSince(id, req.Since)
+	total, err := s.recoverFailed(r.Context(), id, req.Since)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"hook_id": id, "since": req.Since, "requeued": total})
+	return nil
+}
+
+// recoverSince is the time from which a recover of a hook takes failed deliveries:
+// since, or the hook's creation when later (the deliveries of an earlier hook of the same
+// id, deleted and made again, are not this hook's).
+func (s *Server) recoverSince(id string, since time.Time) time.Time {
+	if e, ok := s.hooks.get(id); ok && e.created.After(since) {
+		return e.created
+	}
+	return since
+}
+
+// recoverFailed queues again the failed deliveries of a hook created since, in batches.
+func (s *Server) recoverFailed(ctx context.Context, id string, since time.Time) (int, error) {
+	since = s.recoverSince(id, since)
 	total := 0
 	for {
-		ds, err := s.store.FailedDeliveries(r.Context(), id, req.Since, 500)
+		ds, err := s.store.FailedDeliveries(ctx, id, since, 500)
 		if err != nil {
-			return errors.Join(errUnavailable, err)
+			return total, errors.Join(errUnavailable, err)
 		}
 		if len(ds) == 0 {
 			break
 		}
-		if err := s.requeue(r.Context(), ds); err != nil {
-			return err
+		if err := s.requeue(ctx, ds); err != nil {
+			return total, err
 		}
 		total += len(ds)
 		if len(ds) < 500 {
 			break
 		}
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"hook_id": id, "since": req.Since, "requeued": total})
-	return nil
+	return total, nil
 }
 
 // requeue sets deliveries back to queued, with a job each, in one transaction.

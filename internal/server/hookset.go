@@ -81,14 +81,21 @@ func (hs *hookSet) all() []*entry {
 	return out
 }
 
-// secret is the engine's StoredSecrets.
-func (hs *hookSet) secret(hookID, name string) (string, bool) {
+// storedSecrets is the engine's StoredSecrets: hooks made through the API read their
+// own secrets (and nothing of the server's); the config file's hooks are not such hooks.
+func (hs *hookSet) storedSecrets(hookID string) (func(name string) (string, bool), bool) {
 	e, ok := hs.current.Load().byID[hookID]
-	if !ok {
-		return "", false
+	if ok && e.managedBy == managedFile {
+		return nil, false
 	}
-	v, ok := e.secrets[name]
-	return v, ok
+	var secrets map[string]string
+	if ok {
+		secrets = e.secrets
+	} // a hook no longer in the set (deleted meanwhile) reads nothing
+	return func(name string) (string, bool) {
+		v, ok := secrets[name]
+		return v, ok
+	}, true
 }
 
 // publish replaces the snapshot with byID (under hs.mu).
@@ -169,6 +176,7 @@ func (s *Server) loadHooks(ctx context.Context) error {
 				return fmt.Errorf("hook %s of the config file: %w", h.ID, err)
 			}
 			e.version, e.created, e.updated = row.Version, row.CreatedAt, row.UpdatedAt
+			s.queue.HookChanged(h.ID)
 		}
 		e.hook = withState(h, e.state)
 		byID[h.ID] = e
@@ -179,6 +187,7 @@ func (s *Server) loadHooks(ctx context.Context) error {
 			if err := s.store.DeleteHook(ctx, sh.ID); err != nil {
 				return err
 			}
+			s.queue.HookChanged(sh.ID)
 		}
 	}
 	hs.publish(byID)

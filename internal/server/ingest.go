@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"io"
 	"net/http"
 
 	"github.com/hookpoint/hookpoint"
@@ -37,13 +36,9 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	limit := src.Source.MaxBody()
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := readBody(w, r, limit)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return errorf(http.StatusRequestEntityTooLarge, "too_large", "", "the body is larger than %d bytes", limit)
-		}
-		return badRequest("", "the body could not be read")
+		return err
 	}
 	req.Body = body
 	ev, err := src.Source.Parse(req)

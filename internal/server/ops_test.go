@@ -81,9 +81,10 @@ server:
 	old := want(t, e.admin("POST", "/v1/events", map[string]any{"type": "r.old"}), 200).json(t)["event_id"].(string)
 	offset.Store(int64(72 * time.Hour))
 	recent := want(t, e.admin("POST", "/v1/events", map[string]any{"type": "r.new"}), 200).json(t)["event_id"].(string)
-	n, err := e.srv.Prune(context.Background())
-	if err != nil || n == 0 {
-		t.Fatalf("prune: %d rows, %v", n, err)
+	// River's leader may have pruned already (it runs the job at start, and the clock
+	// moved): what counts is what is left.
+	if _, err := e.srv.Prune(context.Background()); err != nil {
+		t.Fatalf("prune: %v", err)
 	}
 	want(t, e.admin("GET", "/v1/events/"+old, nil), 404)
 	if ds := want(t, e.admin("GET", "/v1/events/"+recent, nil), 200).json(t)["deliveries"].([]any); len(ds) != 1 {

@@ -76,6 +76,7 @@ func (s *Server) routes() *http.ServeMux {
 		mux.Handle(rt.Method+" "+rt.Path, h)
 		paths[rt.Path] = append(paths[rt.Path], rt.Method)
 	}
+	s.mountWeb(mux)
 	// Everything else: 405 with Allow for a known path, else 404 — as JSON.
 	mux.Handle("/", s.serveAPI(func(w http.ResponseWriter, r *http.Request) error {
 		var allow []string

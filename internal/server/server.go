@@ -48,6 +48,9 @@ type Options struct {
 	Guard *netguard.Guard
 	// Ingest is the configured sources with their secrets rendered.
 	Ingest map[string]IngestSource
+	// Environ is the environment exec hooks inherit (the command sets it without the
+	// server's own secrets); os.Environ() when nil.
+	Environ []string
 	// Node names this server (attempts record it).
 	Node   string
 	Logger *slog.Logger
@@ -56,6 +59,10 @@ type Options struct {
 	// the server.
 	Queue queue.Options
 }
+
+// maxEventsInFlight bounds the events whose sync hooks run at once (each may run a
+// command); one more is answered 503 with Retry-After.
+const maxEventsInFlight = 128
 
 // QueueOptions tune the durable queue.
 type QueueOptions = queue.Options
@@ -82,9 +89,10 @@ type Server struct {
 	cfgMu sync.RWMutex
 	cfg   *config.Config
 
-	inflight idempotency
-	metric   *metrics
-	bg       sync.WaitGroup
+	inflight   idempotency
+	eventSlots chan struct{}
+	metric     *metrics
+	bg         sync.WaitGroup
 }
 
 // New builds a server; Start starts its queue.
@@ -101,7 +109,8 @@ func New(o Options) (*Server, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Server{opts: o, store: o.Store, box: o.Box, log: o.Logger, now: o.Now, cfg: o.Config}
+	s := &Server{opts: o, store: o.Store, box: o.Box, log: o.Logger, now: o.Now, cfg: o.Config,
+		eventSlots: make(chan struct{}, maxEventsInFlight)}
 	if o.AdminToken != "" {
 		s.admin = token.Hash(o.AdminToken)
 	}
@@ -109,7 +118,8 @@ func New(o Options) (*Server, error) {
 	eo := hookpoint.Options{
 		Recorder:      logRecorder{s.log},
 		Now:           o.Now,
-		StoredSecrets: s.hooks.secret,
+		StoredSecrets: s.hooks.storedSecrets,
+		Environ:       o.Environ,
 		KeepRequests:  true,
 	}
 	if o.Guard != nil {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/hookpoint/hookpoint/internal/store"
 	"github.com/hookpoint/hookpoint/internal/token"
@@ -38,8 +40,8 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return badRequest("scope", "scope must be admin, emit or read")
 	}
-	if len(req.Description) > 200 {
-		return badRequest("description", "at most 200 characters")
+	if len(req.Description) > 200 || strings.ContainsFunc(req.Description, unicode.IsControl) {
+		return badRequest("description", "at most 200 characters, no control characters")
 	}
 	plain, t, err := NewToken(r.Context(), s.store, scope, req.Description, s.now())
 	if err != nil {

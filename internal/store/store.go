@@ -231,6 +231,13 @@ type Counts struct {
 	HooksDisabled int            // hooks not Enabled or with a DisabledReason
 }
 
+// ActivityBucket is the deliveries created in [Start, Start+step), by status; the five
+// statuses are always present.
+type ActivityBucket struct {
+	Start    time.Time
+	ByStatus map[string]int
+}
+
 // Queries is what a Store and a Tx can both do.
 type Queries interface {
 	// Events. Methods given an id return ErrNotFound when it does not exist.
@@ -298,6 +305,15 @@ type Queries interface {
 
 	// Operations.
 	Counts(ctx context.Context) (*Counts, error)
+	// DeliveryActivity counts the deliveries created in [since, since+n*step) by status,
+	// in n buckets of step: the overview's chart. Buckets with no delivery are there,
+	// with every status at zero; a step of zero or less, or n outside 1 to 1000, is an
+	// error.
+	DeliveryActivity(ctx context.Context, since time.Time, step time.Duration, n int) ([]ActivityBucket, error)
+	// LatestEvents returns the perSource most recent events (by ReceivedAt, then id) of
+	// each source, at most maxSources sources (those whose names sort first), grouped
+	// by source in name order, newest first within one.
+	LatestEvents(ctx context.Context, perSource, maxSources int) ([]*Event, error)
 	// Prune deletes at most batch events received before before, no longer
 	// EventReceived, whose deliveries are all finished (succeeded, failed or cancelled),
 	// with their deliveries and attempts; and at most batch attempts started before

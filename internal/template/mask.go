@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"html"
 	"net/url"
 	"sort"
@@ -39,9 +40,30 @@ func (s *Scope) Mask(text string) string {
 		return text
 	}
 	if s.masker == nil {
-		s.masker = newMasker(s.secrets)
+		s.masker = cachedMasker(s.secrets)
 	}
 	return s.masker.mask(text)
+}
+
+// The renderings of a hook read the same secrets every time: their maskers are kept,
+// a bounded number of them.
+var (
+	maskers      sync.Map // secrets joined by NUL -> *masker
+	maskersCount atomic.Int64
+)
+
+const maxCachedMaskers = 256
+
+func cachedMasker(secrets []string) *masker {
+	key := strings.Join(secrets, "\x00")
+	if m, ok := maskers.Load(key); ok {
+		return m.(*masker)
+	}
+	m := newMasker(secrets)
+	if maskersCount.Add(1) <= maxCachedMaskers {
+		maskers.Store(key, m)
+	}
+	return m
 }
 
 type masker struct {
@@ -116,7 +138,14 @@ func encodings(s string) []string {
 		in := string(b[1 : len(b)-1])
 		add(in)
 		add(strings.ReplaceAll(in, "/", `\/`))
+		// Echoed inside JSON again (a receiver that returns the request body as a JSON
+		// string): escaped twice.
+		if b2, err := json.Marshal(in); err == nil {
+			add(string(b2[1 : len(b2)-1]))
+		}
 	}
+	// ASCII-only JSON (Python's json.dumps, PHP's json_encode): \uXXXX for the rest.
+	add(asciiJSON(s))
 	add(xmlEscape(s))
 	add(html.EscapeString(s))
 	add(base64.StdEncoding.EncodeToString([]byte(s)))
@@ -126,6 +155,36 @@ func encodings(s string) []string {
 	add(hex.EncodeToString([]byte(s)))
 	add(strings.ToUpper(hex.EncodeToString([]byte(s))))
 	return out
+}
+
+// asciiJSON is the inside of s as a JSON string with every character beyond ASCII (and
+// the characters JSON must escape) written as \uXXXX, in lower-case hex; "" when that is
+// s's usual JSON form.
+func asciiJSON(s string) string {
+	var b strings.Builder
+	changed := false
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		case r < 0x80:
+			b.WriteRune(r)
+		case r <= 0xFFFF:
+			fmt.Fprintf(&b, `\u%04x`, r)
+			changed = true
+		default:
+			r -= 0x10000
+			fmt.Fprintf(&b, `\u%04x\u%04x`, 0xD800+(r>>10), 0xDC00+(r&0x3FF))
+			changed = true
+		}
+	}
+	if !changed {
+		return ""
+	}
+	return b.String()
 }
 
 // lowerPercent returns s with the hex digits of its percent-escapes in lower case.
@@ -165,6 +224,11 @@ func secretParts(s string) []string {
 		if tokenLike(p) {
 			parts = append(parts, p)
 		}
+	}
+	// A secret host (a per-customer subdomain, a token in the name) is shown by errors
+	// such as "cannot resolve host ...".
+	if h := u.Hostname(); tokenLike(strings.Split(h, ".")[0]) {
+		parts = append(parts, h)
 	}
 	if u.User != nil {
 		if p, ok := u.User.Password(); ok && len(p) >= MinMaskLen {

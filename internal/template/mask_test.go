@@ -119,3 +119,44 @@ func TestMaskOutsideText(t *testing.T) {
 		equal(t, tt.in, s.Mask(tt.in), tt.want)
 	}
 }
+
+// A hook with stored secrets (made through the server's API) reads no environment
+// variable and no file, in any form: its templates run with env and file refused.
+func TestStoredSecretsTakeEnvAndFileAway(t *testing.T) {
+	t.Parallel()
+	env := fakeEnv(map[string]string{"HOME": "/root"})
+	files := fakeFiles(map[string]string{"/k": "key"})
+	for _, src := range []string{`{{ env "HOME" }}`, `{{ "HOME" | env }}`, `{{ with $f := "/k" }}{{ file $f }}{{ end }}`, `{{ "/k" | file }}`} {
+		s := NewScope(nil).WithSecretSources(env, files).WithStoredSecrets(func(string) (string, bool) { return "", false })
+		if out, err := s.Render(MustParse("t", src, Text)); err == nil || strings.Contains(out, "/root") || strings.Contains(out, "key") {
+			t.Errorf("%s rendered %q, %v", src, out, err)
+		}
+		if !MustParse("t", src, Text).Uses("env") && !MustParse("t", src, Text).Uses("file") {
+			t.Errorf("%s: Uses finds neither env nor file", src)
+		}
+	}
+	s := NewScope(nil).WithStoredSecrets(func(n string) (string, bool) { return "v-" + n, n == "a" })
+	if out, err := s.Render(MustParse("t", `{{ secret "a" }}`, Text)); err != nil || out != "v-a" {
+		t.Errorf("secret: %q %v", out, err)
+	}
+}
+
+// Echoes in encodings receivers commonly use: ASCII-only JSON (\u escapes for non-ASCII
+// letters), a JSON body echoed inside JSON (escaped twice), and a secret URL's host in an
+// error.
+func TestMaskMoreEchoes(t *testing.T) {
+	t.Parallel()
+	s := NewScope(nil)
+	s.AddSecret("Grüße-Tok3n-2024-abcdef")
+	s.AddSecret(`Pa"ss\w0rd-Secret-99`)
+	s.AddSecret("https://hostsecretabc123.hooks.example/x")
+	for _, tt := range []struct{ in, leak string }{
+		{`{"auth":"Bearer Gr\u00fc\u00dfe-Tok3n-2024-abcdef"}`, "Tok3n-2024"},
+		{`{"data":"{\"pw\":\"Pa\\\"ss\\\\w0rd-Secret-99\"}"}`, "w0rd-Secret"},
+		{`cannot resolve host hostsecretabc123.hooks.example: no such host`, "hostsecretabc123"},
+	} {
+		if got := s.Mask(tt.in); strings.Contains(got, tt.leak) {
+			t.Errorf("Mask(%s) = %s", tt.in, got)
+		}
+	}
+}

@@ -216,6 +216,8 @@ func walk(n parse.Node, f func(parse.Node)) {
 		walk(x.ElseList, f)
 	case *parse.TemplateNode:
 		walk(x.Pipe, f)
+	case *parse.ChainNode:
+		walk(x.Node, f)
 	}
 }
 
@@ -229,6 +231,7 @@ type Scope struct {
 	// lookupSecret reads the stored secrets of a hook managed through the API; nil for
 	// config-file hooks.
 	lookupSecret func(string) (string, bool)
+	noEnvFile    bool
 	// secrets holds every secret read and every value computed from one.
 	secrets   []string
 	secretSet map[string]struct{}
@@ -253,10 +256,33 @@ func (s *Scope) WithSecretSources(lookupEnv func(string) (string, bool), readFil
 }
 
 // WithStoredSecrets lets the secret function read the stored secrets of a hook managed
-// through the server's API.
+// through the server's API, and takes env and file away from it: they would read the
+// server's own environment and files for whoever holds an API token.
 func (s *Scope) WithStoredSecrets(lookup func(string) (string, bool)) *Scope {
 	s.lookupSecret = lookup
+	s.lookupEnv = func(string) (string, bool) { return "", false }
+	s.readFile = func(string) ([]byte, error) { return nil, errNoServerFiles }
+	s.noEnvFile = true
 	return s
+}
+
+var errNoServerFiles = errors.New("hooks managed through the API cannot read the server's files")
+
+// Uses reports whether the template calls the function name anywhere, in any form
+// (name "ARG", "ARG" | name, name $var, within define, with, range...).
+func (t *Template) Uses(name string) bool {
+	found := false
+	for _, tt := range t.base.Templates() {
+		if tt.Tree == nil {
+			continue
+		}
+		walk(tt.Tree.Root, func(n parse.Node) {
+			if id, ok := n.(*parse.IdentifierNode); ok && id.Ident == name {
+				found = true
+			}
+		})
+	}
+	return found
 }
 
 // AddSecret marks v as secret: output made from it is masked in views, and Mask hides

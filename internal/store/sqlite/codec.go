@@ -87,24 +87,41 @@ func (s scanNullTime) Scan(src any) error {
 	return nil
 }
 
-// jsonData is Event.Data as an argument: JSON text, NULL for nil.
-type jsonData map[string]any
+// jsonObject is a JSON column's argument: the object as JSON text, NULL for nil.
+type jsonObject[M ~map[string]V, V any] struct {
+	m    M
+	what string
+}
 
-func (d jsonData) Value() (driver.Value, error) {
-	if d == nil {
+func (o jsonObject[M, V]) Value() (driver.Value, error) {
+	if o.m == nil {
 		return nil, nil
 	}
-	b, err := json.Marshal(map[string]any(d))
+	b, err := json.Marshal(o.m)
 	if err != nil {
-		return nil, fmt.Errorf("event data: %w", err)
+		return nil, fmt.Errorf("%s: %w", o.what, err)
 	}
 	return string(b), nil
 }
 
-// scanData scans Event.Data, keeping numbers as written (json.Number).
-type scanData struct{ m *map[string]any }
+// jsonData is Event.Data as an argument.
+func jsonData(m map[string]any) jsonObject[map[string]any, any] {
+	return jsonObject[map[string]any, any]{m, "event data"}
+}
 
-func (s scanData) Scan(src any) error {
+// jsonEnv is Event.SourceEnv as an argument.
+func jsonEnv(m map[string]string) jsonObject[map[string]string, string] {
+	return jsonObject[map[string]string, string]{m, "event source_env"}
+}
+
+// scanObject scans a JSON column into a map, keeping numbers as written (json.Number);
+// NULL is nil.
+type scanObject[V any] struct {
+	m    *map[string]V
+	what string
+}
+
+func (s scanObject[V]) Scan(src any) error {
 	var b []byte
 	switch v := src.(type) {
 	case nil:
@@ -115,54 +132,22 @@ func (s scanData) Scan(src any) error {
 	case []byte:
 		b = v
 	default:
-		return fmt.Errorf("event data column holds %T", src)
+		return fmt.Errorf("%s column holds %T", s.what, src)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
-	var m map[string]any
+	var m map[string]V
 	if err := dec.Decode(&m); err != nil {
-		return fmt.Errorf("event data: %w", err)
+		return fmt.Errorf("%s: %w", s.what, err)
 	}
 	*s.m = m
 	return nil
 }
 
-// jsonEnv is Event.SourceEnv as an argument: a JSON object, NULL for nil.
-type jsonEnv map[string]string
-
-func (m jsonEnv) Value() (driver.Value, error) {
-	if m == nil {
-		return nil, nil
-	}
-	b, err := json.Marshal(map[string]string(m))
-	if err != nil {
-		return nil, fmt.Errorf("event source_env: %w", err)
-	}
-	return string(b), nil
-}
-
-// scanEnv scans Event.SourceEnv.
-type scanEnv struct{ m *map[string]string }
-
-func (s scanEnv) Scan(src any) error {
-	var b []byte
-	switch v := src.(type) {
-	case nil:
-		*s.m = nil
-		return nil
-	case string:
-		b = []byte(v)
-	case []byte:
-		b = v
-	default:
-		return fmt.Errorf("event source_env column holds %T", src)
-	}
-	var m map[string]string
-	if err := json.Unmarshal(b, &m); err != nil {
-		return fmt.Errorf("event source_env: %w", err)
-	}
-	*s.m = m
-	return nil
+// scanData scans Event.Data; scanEnv Event.SourceEnv.
+func scanData(m *map[string]any) scanObject[any] { return scanObject[any]{m, "event data"} }
+func scanEnv(m *map[string]string) scanObject[string] {
+	return scanObject[string]{m, "event source_env"}
 }
 
 // blob is a []byte argument for a NOT NULL BLOB column: nil is stored as empty.

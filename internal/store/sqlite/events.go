@@ -16,7 +16,7 @@ func scanEvent(row interface{ Scan(...any) error }) (*store.Event, error) {
 	var e store.Event
 	var key sql.NullString
 	err := row.Scan(&e.ID, &e.Type, &e.Source, &e.Subject, &e.Status, &e.Gate, &e.RunID, &e.RunJob, &e.RunKind,
-		scanTime{&e.Time}, scanData{&e.Data}, scanEnv{&e.SourceEnv}, scanTime{&e.ReceivedAt}, &key, &e.Origin, &e.State, &e.Verdict, &e.Answer)
+		scanTime{&e.Time}, scanData(&e.Data), scanEnv(&e.SourceEnv), scanTime{&e.ReceivedAt}, &key, &e.Origin, &e.State, &e.Verdict, &e.Answer)
 	if err != nil {
 		return nil, err
 	}

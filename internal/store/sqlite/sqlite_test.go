@@ -259,7 +259,7 @@ func TestMigrate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(planned) < 2 || planned[0] != "hookpoint 0001_init" || !strings.HasPrefix(planned[1], "river 001 ") {
+	if len(planned) < 3 || planned[0] != "hookpoint 0001_init" || planned[1] != "hookpoint 0002_events_source" || !strings.HasPrefix(planned[2], "river 001 ") {
 		t.Fatalf("dry run plans %q", planned)
 	}
 	if tables(t, s) != "" {
@@ -289,7 +289,7 @@ func TestMigrate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if versions != "1 0001_init" || sqlite.SchemaVersion() != 1 {
+	if versions != "1 0001_init,2 0002_events_source" || sqlite.SchemaVersion() != 2 {
 		t.Fatalf("hookpoint_migration holds %q; SchemaVersion %d", versions, sqlite.SchemaVersion())
 	}
 	if err := s.Close(); err != nil {

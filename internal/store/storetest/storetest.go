@@ -36,6 +36,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Token", tokenTests},
 		{"InTx", txTests},
 		{"Counts", countTests},
+		{"Activity", activityTests},
 		{"Prune", pruneTests},
 		{"Store", storeTests},
 	}
