@@ -349,7 +349,29 @@ func (q *Queue) work(ctx context.Context, id string, jobID int64) error {
 	if a.Request != nil {
 		att.Request, _ = jsonMarshal(a.Request.Bounded(MaxStoredBody))
 	}
-	if err := st.RecordAttempt(ctx, att, upd); err != nil {
+	// The attempt was made: record it even if the server is stopping (a bounded wait),
+	// so that it is not made again for nothing.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	var before, after store.HookState
+	var hookErr error
+	err = st.InTx(rctx, func(tx store.Tx) error {
+		if err := tx.RecordAttempt(rctx, att, upd); err != nil {
+			return err
+		}
+		// The hook's state in the same transaction (one commit per attempt); an error
+		// here does not undo the attempt's record.
+		before, after, hookErr = tx.RecordHookOutcome(rctx, d.HookID, a.OK, a.Result.Outcome, end, o.AutoDisableAfter)
+		if hookErr == nil && a.Gone && after.Enabled {
+			gone := after
+			gone.Enabled, gone.DisabledReason = false, "the receiver answered 410 Gone"
+			if hookErr = tx.SetHookState(rctx, d.HookID, gone); hookErr == nil {
+				before, after = after, gone
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			// A newer worker recorded this attempt (this one was rescued from under
 			// it): never write over it.
@@ -358,36 +380,21 @@ func (q *Queue) work(ctx context.Context, id string, jobID int64) error {
 		}
 		return err
 	}
-	q.hookOutcome(ctx, d.HookID, a, end)
+	switch {
+	case errors.Is(hookErr, store.ErrNotFound): // deleted meanwhile
+	case hookErr != nil:
+		o.Logger.Error("hook state not recorded", "hook", d.HookID, "err", hookErr)
+	case o.OnStateChange != nil && (before.Enabled != after.Enabled || (before.FailingSince == nil) != (after.FailingSince == nil)):
+		o.OnStateChange(ctx, d.HookID, before, after)
+	}
 	if upd.Status == store.DeliveryRetrying {
 		return river.JobSnooze(max(next.Sub(o.Now()), time.Millisecond))
 	}
 	return nil
 }
 
-// hookOutcome applies an attempt to its hook's state and reports changes.
-func (q *Queue) hookOutcome(ctx context.Context, hookID string, a hookpoint.Attempt, at time.Time) {
-	o := &q.opts
-	st := o.Store
-	before, after, err := st.RecordHookOutcome(ctx, hookID, a.OK, a.Result.Outcome, at, o.AutoDisableAfter)
-	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			o.Logger.Error("hook state not recorded", "hook", hookID, "err", err)
-		}
-		return
-	}
-	if a.Gone && after.Enabled {
-		before = after
-		after.Enabled, after.DisabledReason = false, "the receiver answered 410 Gone"
-		if err := st.SetHookState(ctx, hookID, after); err != nil {
-			o.Logger.Error("hook not disabled after 410 Gone", "hook", hookID, "err", err)
-			return
-		}
-	}
-	if o.OnStateChange != nil && (before.Enabled != after.Enabled || (before.FailingSince == nil) != (after.FailingSince == nil)) {
-		o.OnStateChange(ctx, hookID, before, after)
-	}
-}
+// recordTimeout bounds the recording of an attempt made.
+const recordTimeout = 30 * time.Second
 
 // finishWithout ends a delivery without an attempt.
 func (q *Queue) finishWithout(ctx context.Context, d *store.Delivery, status, why string, now time.Time) error {

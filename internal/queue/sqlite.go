@@ -42,7 +42,9 @@ func (d *sqliteDriver) insertTx(ctx context.Context, tx store.Tx, params []river
 	if !ok {
 		return fmt.Errorf("queue: a SQLite queue needs a SQLite transaction, got %T", tx.Raw())
 	}
-	_, err := d.client.InsertManyTx(ctx, stx, params)
+	// Without ctx's cancellation: the store commits transactions in groups, and an
+	// interrupted SQLite statement would roll back the whole group, not only this one.
+	_, err := d.client.InsertManyTx(context.WithoutCancel(ctx), stx, params)
 	return err
 }
 

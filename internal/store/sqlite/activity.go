@@ -55,7 +55,7 @@ func (q *queries) LatestEvents(ctx context.Context, perSource, maxSources int) (
 	if perSource <= 0 || maxSources <= 0 {
 		return out, nil
 	}
-	err := q.atomic(ctx, func(q *queries) error { // one snapshot
+	err := q.snapshot(ctx, func(q *queries) error {
 		// The distinct sources, each found by one step in events_source_received rather
 		// than by reading every event.
 		rows, err := q.db.QueryContext(ctx, `WITH RECURSIVE s(source, n) AS (

@@ -18,7 +18,7 @@ func (q *queries) Counts(ctx context.Context) (*store.Counts, error) {
 	for _, s := range statuses {
 		c.ByStatus[s] = 0
 	}
-	err := q.atomic(ctx, func(q *queries) error { // one snapshot
+	err := q.snapshot(ctx, func(q *queries) error {
 		rows, err := q.db.QueryContext(ctx, `SELECT status, count(*) FROM deliveries GROUP BY status`)
 		if err != nil {
 			return err

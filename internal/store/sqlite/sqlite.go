@@ -2,10 +2,11 @@
 // hookpoint serve at a time, holding hookpoint's tables and River's.
 //
 // It uses modernc.org/sqlite (pure Go, so hookpoint builds with CGO_ENABLED=0) through
-// database/sql with a single connection: SQLite allows one writer at a time, and River's
-// own goroutines, which share the *sql.DB, return SQLITE_BUSY when given more than one.
-// The single connection serialises every query of the process, so a transaction
-// (InTx) holds the whole database until it ends: keep transactions short, and inside
+// database/sql. Writes go through a single connection: SQLite allows one writer at a
+// time, and River's own goroutines, which share that *sql.DB, return SQLITE_BUSY when
+// given more than one. hookpoint's transactions on it are committed in groups (group.go),
+// one fsync for all those waiting. Reads outside a transaction use a pool of read-only
+// connections, which WAL lets run beside the writer, each seeing the last commit. Inside
 // InTx use only the Tx.
 package sqlite
 
@@ -20,6 +21,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hookpoint/hookpoint/internal/store"
 
@@ -55,7 +57,9 @@ type Options struct {
 // Store is a hookpoint database in one SQLite file. It implements store.Store.
 type Store struct {
 	queries
-	db        *sql.DB
+	db        *sql.DB // the writer: one connection, shared with River
+	rdb       *sql.DB // the readers
+	group     *committer
 	path      string
 	lock      *fileLock
 	logger    *slog.Logger
@@ -147,7 +151,6 @@ func (s *Store) open(ctx context.Context, synchronous string) error {
 	db.SetConnMaxIdleTime(0)
 	db.SetConnMaxLifetime(0)
 	s.db = db
-	s.queries = queries{db: db, atomic: s.atomic}
 
 	var mode string
 	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
@@ -156,7 +159,72 @@ func (s *Store) open(ctx context.Context, synchronous string) error {
 	if !strings.EqualFold(mode, "wal") {
 		return fmt.Errorf("sqlite: open %s: journal mode is %q, not wal (is the file on a network file system?)", s.path, mode)
 	}
+
+	// The readers: WAL is the file's mode already; query_only makes a write sent to
+	// them by mistake an error rather than a second writer.
+	r := url.Values{}
+	r.Add("_pragma", "busy_timeout(10000)")
+	r.Add("_pragma", "query_only(1)")
+	rdb, err := sql.Open(cachingDriverName, "file:"+(&url.URL{Path: s.path}).EscapedPath()+"?"+r.Encode())
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	rdb.SetMaxOpenConns(readers)
+	rdb.SetMaxIdleConns(readers)
+	rdb.SetConnMaxIdleTime(5 * time.Minute)
+	s.rdb = rdb
+
+	s.group = newCommitter(db)
+	s.queries = queries{db: groupDB{groupExec{s.group}, rdb}, atomic: s.atomic, snapshot: s.snapshot}
 	return nil
+}
+
+// GroupStats returns how many groups of transactions were committed, and how many
+// transactions they held.
+func (s *Store) GroupStats() (commits, txs int64) {
+	if s.group == nil {
+		return 0, 0
+	}
+	return s.group.commits.Load(), s.group.txs.Load()
+}
+
+// Waiting returns how many transactions wait for a group to take them.
+func (s *Store) Waiting() int {
+	if s.group == nil {
+		return 0
+	}
+	return int(s.group.waiting.Load())
+}
+
+// readers is the size of the read pool.
+const readers = 4
+
+// groupDB is the Store's dbtx outside a transaction: a write is a transaction of its own
+// in the next group, a read goes to the read pool. A write that returns rows (RETURNING)
+// must run in atomic.
+type groupDB struct {
+	groupExec
+	rdb *sql.DB
+}
+
+func (g groupDB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return g.rdb.QueryContext(ctx, query, args...)
+}
+
+func (g groupDB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return g.rdb.QueryRowContext(ctx, query, args...)
+}
+
+// snapshot runs fn's reads in one read transaction of the read pool.
+func (s *Store) snapshot(ctx context.Context, fn func(q *queries) error) error {
+	rtx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	defer func() { _ = rtx.Rollback() }()
+	return fn(&queries{db: rtx, atomic: s.atomic, snapshot: func(ctx context.Context, fn func(q *queries) error) error {
+		return fn(&queries{db: rtx})
+	}})
 }
 
 // Driver returns "sqlite".
@@ -181,6 +249,12 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		var errs []error
+		if s.group != nil {
+			s.group.close()
+		}
+		if s.rdb != nil {
+			errs = append(errs, s.rdb.Close())
+		}
 		if s.db != nil {
 			errs = append(errs, s.db.Close())
 		}
@@ -192,39 +266,24 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
-// InTx runs fn in a transaction (BEGIN IMMEDIATE), committed when fn returns nil and
-// rolled back when it returns an error, which InTx returns as it is, or panics.
+// InTx runs fn in a transaction, committed when fn returns nil and rolled back when it
+// returns an error, which InTx returns as it is, or panics. Transactions waiting together
+// are committed together (group.go); each is all or nothing on its own, and durable when
+// InTx returns nil.
 //
-// The transaction holds the Store's only connection until fn returns: fn must use tx
-// and nothing else of the Store. A Store method or a nested InTx called inside fn waits
-// for the connection until ctx ends.
+// fn must use tx and nothing else of the Store: a Store method that writes, or a nested
+// InTx, called inside fn waits for the group fn is in until ctx ends. fn's statements
+// run without ctx's cancellation (an interrupted statement would roll back the whole
+// group); a caller whose ctx ends before fn starts gets ctx's error and fn does not run.
 func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
 	return s.inTx(ctx, func(t *tx) error { return fn(t) })
 }
 
-func (s *Store) inTx(ctx context.Context, fn func(t *tx) error) (err error) {
-	sqlTx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
+func (s *Store) inTx(ctx context.Context, fn func(t *tx) error) error {
+	if s.group == nil {
+		return errClosed
 	}
-	done := false
-	defer func() {
-		if !done {
-			_ = sqlTx.Rollback() // fn panicked
-		}
-	}()
-	t := &tx{queries: queries{db: sqlTx}, sqlTx: sqlTx}
-	t.atomic = t.savepoint
-	if err := fn(t); err != nil {
-		done = true
-		_ = sqlTx.Rollback()
-		return err
-	}
-	done = true
-	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
-	}
-	return nil
+	return s.group.run(ctx, fn)
 }
 
 // atomic runs a method of several statements in its own transaction.
@@ -240,20 +299,27 @@ type tx struct {
 
 func (t *tx) Raw() any { return t.sqlTx }
 
+func newTx(sqlTx *sql.Tx) *tx {
+	t := &tx{sqlTx: sqlTx}
+	t.queries = queries{db: noCancel{sqlTx}, atomic: t.savepoint}
+	t.snapshot = func(ctx context.Context, fn func(q *queries) error) error { return fn(&t.queries) }
+	return t
+}
+
 // savepoint runs a method of several statements inside a transaction all or nothing,
 // so that a method that fails (ErrConflict, ErrNotFound) leaves the transaction as it
 // was and usable: the caller may go on and commit.
 func (t *tx) savepoint(ctx context.Context, fn func(q *queries) error) error {
-	if _, err := t.sqlTx.ExecContext(ctx, `SAVEPOINT hookpoint_method`); err != nil {
+	if _, err := t.db.ExecContext(ctx, `SAVEPOINT hookpoint_method`); err != nil {
 		return fmt.Errorf("sqlite: savepoint: %w", err)
 	}
 	if err := fn(&t.queries); err != nil {
-		if _, rerr := t.sqlTx.ExecContext(ctx, `ROLLBACK TO hookpoint_method; RELEASE hookpoint_method`); rerr != nil {
+		if _, rerr := t.db.ExecContext(ctx, `ROLLBACK TO hookpoint_method; RELEASE hookpoint_method`); rerr != nil {
 			return errors.Join(err, fmt.Errorf("sqlite: rollback to savepoint: %w", rerr))
 		}
 		return err
 	}
-	if _, err := t.sqlTx.ExecContext(ctx, `RELEASE hookpoint_method`); err != nil {
+	if _, err := t.db.ExecContext(ctx, `RELEASE hookpoint_method`); err != nil {
 		return fmt.Errorf("sqlite: release savepoint: %w", err)
 	}
 	return nil
@@ -272,4 +338,7 @@ type dbtx interface {
 type queries struct {
 	db     dbtx
 	atomic func(ctx context.Context, fn func(q *queries) error) error
+	// snapshot runs reads that must see one state of the database: in a read
+	// transaction of the read pool on the Store, as they are in a Tx.
+	snapshot func(ctx context.Context, fn func(q *queries) error) error
 }

@@ -426,17 +426,24 @@ func TestConcurrentWriters(t *testing.T) {
 }
 
 func TestStoreCallInsideInTxWaitsForCtx(t *testing.T) {
-	// The documented misuse: the transaction holds the only connection, so a Store call
-	// inside fn cannot run; it waits until its context ends, and the transaction goes on.
+	// The documented misuse: a Store write inside fn needs the group fn is in, so it
+	// waits until its context ends, and the transaction goes on. A read inside fn goes
+	// to the read pool and sees the last commit, not fn's writes.
 	t.Parallel()
 	s := open(t, tempPath(t), sqlite.Options{})
 	err := s.InTx(t.Context(), func(tx store.Tx) error {
+		if err := tx.InsertEvent(t.Context(), &store.Event{ID: "evt_1"}); err != nil {
+			return err
+		}
 		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 		defer cancel()
-		if _, err := s.GetEvent(ctx, "evt_1"); !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("Store call inside InTx: %v, want the context's deadline", err)
+		if err := s.InsertEvent(ctx, &store.Event{ID: "evt_2"}); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Store write inside InTx: %v, want the context's deadline", err)
 		}
-		return tx.InsertEvent(t.Context(), &store.Event{ID: "evt_1"})
+		if _, err := s.GetEvent(t.Context(), "evt_1"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Store read inside InTx of what fn wrote: %v, want not found until the commit", err)
+		}
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -444,6 +451,167 @@ func TestStoreCallInsideInTxWaitsForCtx(t *testing.T) {
 	if _, err := s.GetEvent(t.Context(), "evt_1"); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.GetEvent(t.Context(), "evt_2"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the write that gave up waiting: %v, want not found", err)
+	}
+}
+
+func TestGroupCommit(t *testing.T) {
+	// Transactions that wait while one runs are committed together, each all or
+	// nothing on its own: those that fail or panic leave nothing, those whose caller
+	// gave up before they started never run, and the others land.
+	t.Parallel()
+	s := open(t, tempPath(t), sqlite.Options{})
+	ctx := t.Context()
+	commits0, _ := s.GroupStats()
+
+	hold, running := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- s.InTx(ctx, func(tx store.Tx) error {
+			close(running)
+			<-hold
+			return tx.InsertEvent(ctx, &store.Event{ID: "evt_first"})
+		})
+	}()
+	<-running
+
+	const n = 40
+	errBoom := errors.New("boom")
+	type result struct {
+		err      error
+		panicked any
+	}
+	results := make([]chan result, n)
+	abandoned, abandon := context.WithCancel(ctx)
+	for i := range n {
+		results[i] = make(chan result, 1)
+		go func() {
+			var res result
+			defer func() {
+				res.panicked = recover()
+				results[i] <- res
+			}()
+			c := ctx
+			if i%10 == 3 {
+				c = abandoned
+			}
+			res.err = s.InTx(c, func(tx store.Tx) error {
+				if err := tx.InsertEvent(ctx, &store.Event{ID: fmt.Sprintf("evt_%d", i)}); err != nil {
+					return err
+				}
+				switch i % 10 {
+				case 1:
+					return errBoom
+				case 2:
+					panic(fmt.Sprintf("panic %d", i))
+				case 4: // a conflict the transaction recovers from, then commits
+					err := tx.InsertEvent(ctx, &store.Event{ID: fmt.Sprintf("evt_%d", i)})
+					if !errors.Is(err, store.ErrConflict) {
+						return fmt.Errorf("the same event again: %v, want a conflict", err)
+					}
+				}
+				return nil
+			})
+		}()
+	}
+	// Let them all queue up behind the first, abandon some, then let the first go.
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Waiting() < n && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	abandon()
+	time.Sleep(20 * time.Millisecond)
+	close(hold)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		res := <-results[i]
+		_, gerr := s.GetEvent(ctx, fmt.Sprintf("evt_%d", i))
+		switch i % 10 {
+		case 1:
+			if !errors.Is(res.err, errBoom) || !errors.Is(gerr, store.ErrNotFound) {
+				t.Errorf("tx %d returned %v, event %v: want boom and nothing stored", i, res.err, gerr)
+			}
+		case 2:
+			if res.panicked != fmt.Sprintf("panic %d", i) || !errors.Is(gerr, store.ErrNotFound) {
+				t.Errorf("tx %d panicked with %v, event %v: want its panic and nothing stored", i, res.panicked, gerr)
+			}
+		case 3:
+			if !errors.Is(res.err, context.Canceled) || !errors.Is(gerr, store.ErrNotFound) {
+				t.Errorf("abandoned tx %d returned %v, event %v: want canceled and nothing stored", i, res.err, gerr)
+			}
+		default:
+			if res.err != nil || res.panicked != nil || gerr != nil {
+				t.Errorf("tx %d returned %v (panic %v), event %v: want it stored", i, res.err, res.panicked, gerr)
+			}
+		}
+	}
+	commits, _ := s.GroupStats()
+	// The first, then those that queued behind it (in groups of at most 128): two or
+	// three groups, far fewer than the 37 transactions that committed.
+	if got := commits - commits0; got > 3 {
+		t.Errorf("%d groups committed, want the waiting transactions committed together (at most 3)", got)
+	}
+}
+
+func TestGroupCancelledWhileRunning(t *testing.T) {
+	// A caller whose context ends while its fn runs: its statements are not
+	// interrupted (SQLite would roll back the whole group), it is told the commit's
+	// outcome, and the group's other transactions land.
+	t.Parallel()
+	s := open(t, tempPath(t), sqlite.Options{})
+	ctx := t.Context()
+	cctx, cancel := context.WithCancel(ctx)
+	other := make(chan error, 1)
+	err := s.InTx(cctx, func(tx store.Tx) error {
+		go func() {
+			other <- s.InTx(ctx, func(tx store.Tx) error { return tx.InsertEvent(ctx, &store.Event{ID: "evt_other"}) })
+		}()
+		cancel()
+		if err := tx.InsertEvent(cctx, &store.Event{ID: "evt_cancelled"}); err != nil {
+			return err
+		}
+		return tx.InsertDeliveries(cctx, []*store.Delivery{{ID: "dlv_1", EventID: "evt_cancelled", HookID: "h",
+			Status: store.DeliveryQueued, CreatedAt: time.Now(), UpdatedAt: time.Now()}})
+	})
+	if err != nil {
+		t.Fatalf("InTx whose context ended while it ran: %v, want its commit", err)
+	}
+	if err := <-other; err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"evt_cancelled", "evt_other"} {
+		if _, err := s.GetEvent(ctx, id); err != nil {
+			t.Errorf("%s: %v", id, err)
+		}
+	}
+}
+
+func TestReadersSeeEachCommit(t *testing.T) {
+	// Reads go to the read pool: each sees every transaction committed before it
+	// started, while writes go on.
+	t.Parallel()
+	s := open(t, tempPath(t), sqlite.Options{})
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 25 {
+				id := fmt.Sprintf("evt_%d_%d", w, i)
+				if err := s.InsertEvent(ctx, &store.Event{ID: id}); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := s.GetEvent(ctx, id); err != nil {
+					t.Errorf("read after the write of %s: %v", id, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func TestShared(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"reflect"
-	"strings"
 	"sync"
 
 	msqlite "modernc.org/sqlite"
@@ -64,19 +63,12 @@ var (
 	_ driver.Validator          = (*cachingConn)(nil)
 )
 
-// cacheable: one statement (a script of several is parsed statement by statement by
-// the driver, with nothing to keep).
-func cacheable(query string) bool {
-	q := strings.TrimRight(strings.TrimSpace(query), "; \t\n")
-	return !strings.Contains(q, ";")
-}
-
 // get returns the cached statement of query, preparing it when needed; nil when it is
-// busy or not cacheable.
+// busy. modernc keeps the prepared statement of a text that holds one statement (it
+// tells by what is left after the first: a ';' in a comment, as in River's queries, is
+// still one statement), and parses a script of several again at each run, as it would
+// without the cache.
 func (c *cachingConn) get(ctx context.Context, query string) (*cachedStmt, error) {
-	if !cacheable(query) {
-		return nil, nil
-	}
 	if s, ok := c.stmts[query]; ok {
 		if s.busy {
 			return nil, nil
