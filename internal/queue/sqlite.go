@@ -14,6 +14,9 @@ import (
 
 // NewSQLite returns a queue on the SQLite database db (the store's own handle).
 func NewSQLite(o Options, db *sql.DB) (*Queue, error) {
+	if o.RescueStuckJobsAfter <= 0 {
+		o.RescueStuckJobsAfter = 15 * time.Minute
+	}
 	o.defaults()
 	q := &Queue{opts: o, limits: newLimits()}
 	client, err := river.NewClient(riversqlite.New(db), riverConfig(&q.opts, &worker{q: q}))
@@ -21,13 +24,10 @@ func NewSQLite(o Options, db *sql.DB) (*Queue, error) {
 		return nil, fmt.Errorf("queue: %w", err)
 	}
 	q.driver = &sqliteDriver{db: db, client: client}
-	q.limits.wake = func(jobID int64) {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if _, err := client.JobRetry(ctx, jobID); err != nil {
-			q.opts.Logger.Debug("parked job not woken; it wakes by itself", "job", jobID, "err", err)
-		}
-	}
+	q.limits.wake = q.wakeWith(func(ctx context.Context, jobID int64) error {
+		_, err := client.JobRetry(ctx, jobID)
+		return err
+	})
 	return q, nil
 }
 

@@ -220,3 +220,6 @@ func RiverSchema(schema string) string {
 }
 
 var errNoSchema = errors.New("no schema")
+
+// RiverSchema is the schema River's client is to be given (see the function).
+func (s *Store) RiverSchema() string { return RiverSchema(s.schema) }
