@@ -60,13 +60,11 @@ func (q *queries) InsertDeliveries(ctx context.Context, ds []*store.Delivery) er
 	if len(ds) > 1 {
 		what = fmt.Sprintf("deliveries %s... (%d)", ds[0].ID, len(ds))
 	}
-	return q.write(ctx, func(q *queries) error {
-		_, err := q.exec(ctx, `INSERT INTO deliveries (`+deliveryColumns+`)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[],
-				$8::bigint[], $9::bigint[], $10::bigint[], $11::text[], $12::bigint[], $13::bigint[], $14::bigint[])`,
-			ids, events, types, hooks, versions, modes, statuses, attempts, snoozes, next, errs, lastStatus, created, updated)
-		return mapErr(err, what)
-	})
+	_, err := q.execWrite(ctx, `INSERT INTO deliveries (`+deliveryColumns+`)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[],
+			$8::bigint[], $9::bigint[], $10::bigint[], $11::text[], $12::bigint[], $13::bigint[], $14::bigint[])`,
+		ids, events, types, hooks, versions, modes, statuses, attempts, snoozes, next, errs, lastStatus, created, updated)
+	return mapErr(err, what)
 }
 
 func (q *queries) GetDelivery(ctx context.Context, id string) (*store.Delivery, error) {
@@ -124,11 +122,11 @@ func (q *queries) ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([
 }
 
 func (q *queries) UpdateDelivery(ctx context.Context, id string, u store.DeliveryUpdate) error {
-	return q.write(ctx, func(q *queries) error { return q.updateDelivery(ctx, id, u) })
+	return q.updateDelivery(ctx, id, u)
 }
 
 func (q *queries) updateDelivery(ctx context.Context, id string, u store.DeliveryUpdate) error {
-	tag, err := q.exec(ctx, `UPDATE deliveries SET status = $1, attempts = $2, snoozes = $3,
+	tag, err := q.execWrite(ctx, `UPDATE deliveries SET status = $1, attempts = $2, snoozes = $3,
 		next_attempt_at = $4, last_error = $5, last_status = $6, updated_at = $7 WHERE id = $8`,
 		u.Status, u.Attempts, u.Snoozes, ntm{u.NextAttemptAt}, u.LastError, u.LastStatus, tm(u.UpdatedAt), id)
 	return affected(tag, err, "delivery "+id)

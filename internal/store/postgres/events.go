@@ -28,14 +28,12 @@ func scanEvent(row pgx.Row) (*store.Event, error) {
 }
 
 func (q *queries) InsertEvent(ctx context.Context, e *store.Event) error {
-	return q.write(ctx, func(q *queries) error {
-		_, err := q.exec(ctx, `INSERT INTO events (`+eventColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-			e.ID, e.Type, e.Source, e.Subject, e.Status, e.Gate, e.RunID, e.RunJob, e.RunKind,
-			tm(e.Time), jsonData(e.Data), jsonEnv(e.SourceEnv), tm(e.ReceivedAt), nullText(e.IdempotencyKey), e.Origin,
-			e.State, e.Verdict, nullBlob(e.Answer))
-		return mapErr(err, "event "+e.ID)
-	})
+	_, err := q.execWrite(ctx, `INSERT INTO events (`+eventColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		e.ID, e.Type, e.Source, e.Subject, e.Status, e.Gate, e.RunID, e.RunJob, e.RunKind,
+		tm(e.Time), jsonData(e.Data), jsonEnv(e.SourceEnv), tm(e.ReceivedAt), nullText(e.IdempotencyKey), e.Origin,
+		e.State, e.Verdict, nullBlob(e.Answer))
+	return mapErr(err, "event "+e.ID)
 }
 
 func (q *queries) GetEvent(ctx context.Context, id string) (*store.Event, error) {
@@ -52,11 +50,9 @@ func (q *queries) EventByIdempotencyKey(ctx context.Context, key string) (*store
 }
 
 func (q *queries) FinishEvent(ctx context.Context, id, state, verdict string, answer []byte) error {
-	return q.write(ctx, func(q *queries) error {
-		tag, err := q.exec(ctx, `UPDATE events SET state = $1, verdict = $2, answer = $3 WHERE id = $4`,
-			state, verdict, nullBlob(answer), id)
-		return affected(tag, err, "event "+id)
-	})
+	tag, err := q.execWrite(ctx, `UPDATE events SET state = $1, verdict = $2, answer = $3 WHERE id = $4`,
+		state, verdict, nullBlob(answer), id)
+	return affected(tag, err, "event "+id)
 }
 
 func (q *queries) UnfinishedEvents(ctx context.Context, n int) ([]*store.Event, error) {

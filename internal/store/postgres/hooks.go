@@ -106,19 +106,15 @@ func (q *queries) HookVersion(ctx context.Context, id string, version int) (*sto
 
 func (q *queries) DeleteHook(ctx context.Context, id string) error {
 	// hook_secrets go with it (ON DELETE CASCADE).
-	return q.write(ctx, func(q *queries) error {
-		tag, err := q.exec(ctx, `DELETE FROM hooks WHERE id = $1`, id)
-		return affected(tag, err, "hook "+id)
-	})
+	tag, err := q.execWrite(ctx, `DELETE FROM hooks WHERE id = $1`, id)
+	return affected(tag, err, "hook "+id)
 }
 
 func (q *queries) SetHookState(ctx context.Context, id string, st store.HookState) error {
-	return q.write(ctx, func(q *queries) error {
-		tag, err := q.exec(ctx, `UPDATE hooks SET enabled = $1, disabled_reason = $2, failing_since = $3,
-			last_success_at = $4, last_outcome = $5 WHERE id = $6`,
-			st.Enabled, st.DisabledReason, ntm{st.FailingSince}, ntm{st.LastSuccessAt}, st.LastOutcome, id)
-		return affected(tag, err, "hook "+id)
-	})
+	tag, err := q.execWrite(ctx, `UPDATE hooks SET enabled = $1, disabled_reason = $2, failing_since = $3,
+		last_success_at = $4, last_outcome = $5 WHERE id = $6`,
+		st.Enabled, st.DisabledReason, ntm{st.FailingSince}, ntm{st.LastSuccessAt}, st.LastOutcome, id)
+	return affected(tag, err, "hook "+id)
 }
 
 // RecordHookOutcome reads the hook's state with its row locked, so that the outcomes of

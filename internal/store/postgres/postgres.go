@@ -277,13 +277,41 @@ func (q *queries) atomic(ctx context.Context, iso pgx.TxIsoLevel, fn func(q *que
 	return nil
 }
 
-// write runs a method of one statement that writes: as it is on the pool (a statement
-// is atomic), under a savepoint in a Tx, since a failed statement would abort it.
-func (q *queries) write(ctx context.Context, fn func(q *queries) error) error {
-	if q.mode == modeTx {
-		return q.atomic(ctx, pgx.ReadCommitted, fn)
+// execWrite runs a statement that writes. In a Tx, where a failed statement would abort
+// the transaction, it runs under a savepoint, sent with the statement and its release in
+// one round trip (a pipeline); when it fails, the transaction is rolled back to the
+// savepoint and goes on. On the pool a statement is atomic by itself.
+func (q *queries) execWrite(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if q.mode != modeTx {
+		return q.exec(ctx, sql, args...)
 	}
-	return fn(q)
+	b := &pgx.Batch{}
+	b.Queue(`SAVEPOINT hookpoint_write`)
+	b.Queue(sql, textArgs(args)...)
+	b.Queue(`RELEASE SAVEPOINT hookpoint_write`)
+	br := q.ptx.SendBatch(ctx, b)
+	var tag pgconn.CommandTag
+	_, err := br.Exec()
+	if err == nil {
+		if tag, err = br.Exec(); err == nil {
+			_, err = br.Exec()
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		ctx := context.WithoutCancel(ctx)
+		_, rerr := q.ptx.Exec(ctx, `ROLLBACK TO SAVEPOINT hookpoint_write`)
+		if rerr == nil {
+			_, rerr = q.ptx.Exec(ctx, `RELEASE SAVEPOINT hookpoint_write`)
+		}
+		var pe *pgconn.PgError
+		if rerr != nil && !(errors.As(rerr, &pe) && pe.Code == "3B001") { // no such savepoint: nothing was sent
+			return tag, errors.Join(err, fmt.Errorf("postgres: rollback to savepoint: %w", rerr))
+		}
+	}
+	return tag, err
 }
 
 func (q *queries) exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {

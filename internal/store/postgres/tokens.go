@@ -23,11 +23,9 @@ func scanToken(row pgx.Row) (*store.Token, error) {
 }
 
 func (q *queries) InsertToken(ctx context.Context, t *store.Token) error {
-	return q.write(ctx, func(q *queries) error {
-		_, err := q.exec(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			t.ID, t.Description, t.Scope, blob(t.Hash), tm(t.CreatedAt), ntm{t.LastUsedAt}, ntm{t.RevokedAt})
-		return mapErr(err, "token "+t.ID)
-	})
+	_, err := q.execWrite(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		t.ID, t.Description, t.Scope, blob(t.Hash), tm(t.CreatedAt), ntm{t.LastUsedAt}, ntm{t.RevokedAt})
+	return mapErr(err, "token "+t.ID)
 }
 
 func (q *queries) ListTokens(ctx context.Context) ([]*store.Token, error) {
@@ -45,15 +43,11 @@ func (q *queries) TokenByHash(ctx context.Context, hash []byte) (*store.Token, e
 }
 
 func (q *queries) RevokeToken(ctx context.Context, id string, at time.Time) error {
-	return q.write(ctx, func(q *queries) error {
-		tag, err := q.exec(ctx, `UPDATE tokens SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2`, tm(at), id)
-		return affected(tag, err, "token "+id)
-	})
+	tag, err := q.execWrite(ctx, `UPDATE tokens SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2`, tm(at), id)
+	return affected(tag, err, "token "+id)
 }
 
 func (q *queries) TouchToken(ctx context.Context, id string, at time.Time) error {
-	return q.write(ctx, func(q *queries) error {
-		tag, err := q.exec(ctx, `UPDATE tokens SET last_used_at = greatest(last_used_at, $1) WHERE id = $2`, tm(at), id)
-		return affected(tag, err, "token "+id)
-	})
+	tag, err := q.execWrite(ctx, `UPDATE tokens SET last_used_at = greatest(last_used_at, $1) WHERE id = $2`, tm(at), id)
+	return affected(tag, err, "token "+id)
 }
