@@ -14,6 +14,7 @@ import (
 	"github.com/hookpoint/hookpoint/internal/jsonwrite"
 	"github.com/hookpoint/hookpoint/internal/match"
 	"github.com/hookpoint/hookpoint/internal/render"
+	"github.com/hookpoint/hookpoint/internal/template"
 )
 
 // Verdict is what the hooks of an event decided.
@@ -129,6 +130,7 @@ func (e *Engine) FireWith(ctx context.Context, ev *Event, q Queue) (*Outcome, er
 	}
 	out := &Outcome{Event: ev, Verdict: Proceed}
 	stopped := false
+	root := template.EventData(ev) // one per event, shared by its sync hooks
 	for _, h := range match.Select(e.Hooks(), ev) {
 		if !stopped && ctx.Err() != nil {
 			stopped, out.Cancelled = true, true
@@ -146,7 +148,7 @@ func (e *Engine) FireWith(ctx context.Context, ev *Event, q Queue) (*Outcome, er
 			out.Results = append(out.Results, q.Enqueue(ctx, newDelivery(h, ev)))
 			continue
 		}
-		res := e.runSync(ctx, h, ev)
+		res := e.runSync(ctx, h, ev, root)
 		if res.Failed() {
 			res.Policy = h.FailurePolicy(ev.Gate)
 			if res.Policy == config.OnFailureAbort {
@@ -183,9 +185,11 @@ func mode(h *config.Hook) string {
 }
 
 // runSync renders and runs one sync hook once.
-func (e *Engine) runSync(ctx context.Context, h *config.Hook, ev *Event) Result {
+func (e *Engine) runSync(ctx context.Context, h *config.Hook, ev *Event, root *template.EventRoot) Result {
 	deliveryID := event.NewID("msg")
-	r, err := render.Hook(h, ev, deliveryID, e.renderOptions(h))
+	o := e.renderOptions(h)
+	o.EventRoot = root
+	r, err := render.Hook(h, ev, deliveryID, o)
 	if err != nil {
 		res := deliver.Result{Outcome: deliver.Failed, Error: "render: " + err.Error()}
 		return e.finish(h, ev, nil, deliveryID, 1, res)

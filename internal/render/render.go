@@ -94,12 +94,19 @@ type Options struct {
 	// LookupSecret reads the hook's stored secrets (the template function secret);
 	// nil for hooks of a config file.
 	LookupSecret func(name string) (string, bool)
+	// EventRoot is the event's part of the templates' root, when the caller renders
+	// several hooks of one event; built here when nil.
+	EventRoot *template.EventRoot
 }
 
 // Hook renders h for ev. deliveryID names this delivery (X-Hookpoint-Delivery and
 // webhook-id); it stays the same across retries.
 func Hook(h *config.Hook, ev *event.Event, deliveryID string, opts Options) (*Rendered, error) {
-	scope := template.NewScope(template.Data(ev, h.ID)).WithSecretSources(opts.LookupEnv, opts.ReadFile)
+	root := opts.EventRoot
+	if root == nil {
+		root = template.EventData(ev)
+	}
+	scope := template.NewScope(root.ForHook(h.ID)).WithSecretSources(opts.LookupEnv, opts.ReadFile)
 	if opts.LookupSecret != nil {
 		scope.WithStoredSecrets(opts.LookupSecret)
 	}
@@ -262,7 +269,7 @@ func renderBody(scope *template.Scope, a *config.HTTP, ct *config.HTTPTemplates,
 		s, view, err := renderView(scope, ct.Body)
 		return []byte(s), view, err
 	case ct.Tree != nil:
-		v, tv, err := renderTree(scope, ct.Tree)
+		v, tv, differs, err := renderTree(scope, ct.Tree)
 		if err != nil {
 			return nil, "", err
 		}
@@ -276,8 +283,8 @@ func renderBody(scope *template.Scope, a *config.HTTP, ct *config.HTTPTemplates,
 			return []byte(form.Encode()), strings.ReplaceAll(formView.Encode(), url.QueryEscape(masked), masked), nil
 		}
 		body, err := appendTree(make([]byte, 0, 256), v)
-		if err != nil {
-			return nil, "", err
+		if err != nil || !differs {
+			return body, string(body), err
 		}
 		view, err := appendTree(make([]byte, 0, 256), tv)
 		return body, string(view), err
@@ -287,35 +294,54 @@ func renderBody(scope *template.Scope, a *config.HTTP, ct *config.HTTPTemplates,
 	}
 }
 
-// renderTree renders the templates of a structured body, returning the rendered tree
-// and its view.
-func renderTree(scope *template.Scope, v any) (any, any, error) {
+// renderTree renders the templates of a structured body, returning the rendered tree,
+// its view and whether they differ (the view is the tree itself when no secret went in).
+func renderTree(scope *template.Scope, v any) (any, any, bool, error) {
 	switch x := v.(type) {
 	case *template.Template:
 		out, view, err := renderView(scope, x)
-		return out, view, err
+		return out, view, out != view, err
 	case map[string]any:
-		out, view := make(map[string]any, len(x)), make(map[string]any, len(x))
+		out := make(map[string]any, len(x))
+		var view map[string]any
 		for k, c := range x {
-			r, rv, err := renderTree(scope, c)
+			r, rv, d, err := renderTree(scope, c)
 			if err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", k, err)
+				return nil, nil, false, fmt.Errorf("%s: %w", k, err)
 			}
-			out[k], view[k] = r, rv
+			out[k] = r
+			if d && view == nil {
+				view = make(map[string]any, len(x))
+			}
+			if view != nil {
+				view[k] = rv
+			}
 		}
-		return out, view, nil
+		if view == nil {
+			return out, out, false, nil
+		}
+		for k, r := range out { // leaves rendered before the first difference
+			if _, ok := view[k]; !ok {
+				view[k] = r
+			}
+		}
+		return out, view, true, nil
 	case []any:
 		out, view := make([]any, len(x)), make([]any, len(x))
+		differs := false
 		for i, c := range x {
-			r, rv, err := renderTree(scope, c)
+			r, rv, d, err := renderTree(scope, c)
 			if err != nil {
-				return nil, nil, fmt.Errorf("[%d]: %w", i, err)
+				return nil, nil, false, fmt.Errorf("[%d]: %w", i, err)
 			}
-			out[i], view[i] = r, rv
+			out[i], view[i], differs = r, rv, differs || d
 		}
-		return out, view, nil
+		if !differs {
+			return out, out, false, nil
+		}
+		return out, view, true, nil
 	}
-	return v, v, nil
+	return v, v, false, nil
 }
 
 // urlCredentials turns credentials in the URL (https://user:pass@host/) into Basic auth,

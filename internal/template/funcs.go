@@ -264,17 +264,33 @@ func typeName(v reflect.Value) string {
 
 // Data builds the root a hook's templates see: .event, .run, .hook and .data.
 func Data(ev *event.Event, hookID string) map[string]any {
+	return EventData(ev).ForHook(hookID)
+}
+
+// EventRoot is the part of the templates' root that is the same for every hook of one
+// event: built once per event, not once per hook. Templates only read it.
+type EventRoot struct {
+	event, run map[string]any
+	data       map[string]any
+}
+
+// EventData builds the event's part of the root.
+func EventData(ev *event.Event) *EventRoot {
 	data := ev.Data
 	if data == nil {
 		data = map[string]any{}
 	}
-	return map[string]any{
-		"event": map[string]any{
+	return &EventRoot{
+		event: map[string]any{
 			"id": ev.ID, "type": ev.Type, "time": ev.Time.UTC().Format("2006-01-02T15:04:05.999999999Z07:00"),
 			"status": ev.Status, "source": ev.Source, "subject": ev.Subject, "gate": ev.Gate,
 		},
-		"run":  map[string]any{"id": ev.Run.ID, "job": ev.Run.Job, "kind": ev.Run.Kind},
-		"hook": map[string]any{"id": hookID},
-		"data": data,
+		run:  map[string]any{"id": ev.Run.ID, "job": ev.Run.Job, "kind": ev.Run.Kind},
+		data: data,
 	}
+}
+
+// ForHook returns the whole root for one hook.
+func (r *EventRoot) ForHook(hookID string) map[string]any {
+	return map[string]any{"event": r.event, "run": r.run, "hook": map[string]any{"id": hookID}, "data": r.data}
 }

@@ -40,9 +40,30 @@ func (s *Scope) Mask(text string) string {
 		return text
 	}
 	if s.masker == nil {
-		s.masker = newMasker(s.secrets)
+		s.masker = cachedMasker(s.secrets)
 	}
 	return s.masker.mask(text)
+}
+
+// The renderings of a hook read the same secrets every time: their maskers are kept,
+// a bounded number of them.
+var (
+	maskers      sync.Map // secrets joined by NUL -> *masker
+	maskersCount atomic.Int64
+)
+
+const maxCachedMaskers = 256
+
+func cachedMasker(secrets []string) *masker {
+	key := strings.Join(secrets, "\x00")
+	if m, ok := maskers.Load(key); ok {
+		return m.(*masker)
+	}
+	m := newMasker(secrets)
+	if maskersCount.Add(1) <= maxCachedMaskers {
+		maskers.Store(key, m)
+	}
+	return m
 }
 
 type masker struct {
