@@ -283,25 +283,28 @@ const PostgresRescueAfter = 15 * time.Second
 // On PostgreSQL it is the hook's timeout plus AttemptGrace. River cancels a job at its
 // timeout, and its rescuer (which the leader runs every 30 s) gives a job back for
 // another attempt only once it has been running for longer than both its timeout and
-// RescueStuckJobsAfter. So a job never outlives its bound on a live node, and the job
-// of a node that died is taken up between its bound and 30 s later: 45 to 75 s after
-// the attempt began for an HTTP hook with the default 30 s timeout, 5m15s to 5m45s for
-// an exec hook with the default 5 minutes. The attempt made then has the same webhook-id
-// and the same number; if the first one ended after all (a node cut from the database,
-// not dead), the store's RecordAttempt refuses the second record of that number.
+// RescueStuckJobsAfter (River cannot rescue a job sooner without cancelling it sooner).
+// So a job never outlives its bound on a live node, and the job of a node that died is
+// taken up between its bound and about 35 s later (the rescuer's 30 s, then River's
+// scheduler's 5 s; a new leader is elected within 20 s, less than any bound): 45 to 80 s
+// after the attempt began for an HTTP hook with the default 30 s timeout, 5m15s to
+// 5m50s for an exec hook with the default 5 minutes. The attempt made then has the same
+// webhook-id and the same number; if the first one ended after all (a node cut off from
+// the database, not dead), the store's RecordAttempt refuses the second record of that
+// number.
 func (q *Queue) jobTimeout(hookID string) time.Duration {
 	if !q.timeouts {
 		return -1
 	}
 	t := config.DefaultExecTimeout // the longest default, for a hook this node does not know
 	if h, _, ok := q.opts.Hooks.Hook(hookID); ok && hookID != "" {
-		t = AttemptTimeout(h)
+		t = attemptTimeout(h)
 	}
 	return t + AttemptGrace
 }
 
-// AttemptTimeout is the longest one attempt of h may take: its action's timeout.
-func AttemptTimeout(h *config.Hook) time.Duration {
+// attemptTimeout is the longest one attempt of h may take: its action's timeout.
+func attemptTimeout(h *config.Hook) time.Duration {
 	switch {
 	case h.HTTP != nil:
 		return cmp.Or(h.HTTP.Timeout.D(), config.DefaultHTTPTimeout)
