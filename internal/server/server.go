@@ -171,7 +171,9 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.loadHooks(ctx); err != nil {
 		return fmt.Errorf("loading hooks: %w", err)
 	}
-	return s.queue.Start(ctx)
+	// The queue outlives ctx: it stops only through Stop, which gives attempts in flight
+	// their grace (cancelling River's start context would stop it at once).
+	return s.queue.Start(context.WithoutCancel(ctx))
 }
 
 // Stop stops the queue: attempts in flight get until ctx is done to finish, then are
@@ -257,8 +259,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	if errors.Is(err, context.DeadlineExceeded) {
 		_ = hs.Close()
 	}
-	if qerr := s.Stop(sctx); qerr != nil && err == nil && !errors.Is(qerr, context.DeadlineExceeded) {
-		err = qerr
+	if qerr := s.Stop(sctx); qerr != nil && !errors.Is(qerr, context.DeadlineExceeded) && !errors.Is(qerr, context.Canceled) {
+		// Attempts cut short are given back for another attempt: not a failure of the
+		// shutdown; anything else is logged.
+		s.log.Error("stopping the queue", "err", qerr)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = nil // the grace ran out: connections were closed
 	}
 	return err
 }

@@ -135,7 +135,8 @@ func (s *Store) open(ctx context.Context, synchronous string) error {
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + (&url.URL{Path: s.path}).EscapedPath() + "?" + q.Encode()
 
-	db, err := sql.Open("sqlite", dsn)
+	registerCachingDriver()
+	db, err := sql.Open(cachingDriverName, dsn)
 	if err != nil {
 		return fmt.Errorf("sqlite: %w", err)
 	}
