@@ -63,4 +63,4 @@ func (d *postgresDriver) insertTx(ctx context.Context, tx store.Tx, params []riv
 
 func (d *postgresDriver) start(ctx context.Context) error { return d.client.Start(ctx) }
 
-func (d *postgresDriver) stop(ctx context.Context) error { return d.client.Stop(ctx) }
+func (d *postgresDriver) stop(ctx context.Context) error { return stopRiver(ctx, d.client) }

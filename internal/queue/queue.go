@@ -184,6 +184,19 @@ func (q *Queue) wakeWith(retry func(ctx context.Context, jobID int64) error) fun
 	}
 }
 
+// stopRiver lets attempts in flight finish until ctx is done, then cancels them: River
+// gives their jobs back, and they are made again (after the restart, or by another
+// server on PostgreSQL) with the same webhook-id.
+func stopRiver[TTx any](ctx context.Context, client *river.Client[TTx]) error {
+	err := client.Stop(ctx)
+	if ctx.Err() == nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return errors.Join(err, client.StopAndCancel(cctx))
+}
+
 func riverConfig(o *Options, w *worker) *river.Config {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w)

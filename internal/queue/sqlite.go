@@ -3,7 +3,6 @@ package queue
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -56,14 +55,4 @@ func (d *sqliteDriver) start(ctx context.Context) error {
 	return d.client.Start(ctx)
 }
 
-// stop lets attempts in flight finish until ctx is done, then cancels them: River gives
-// their jobs back, and they are made again after the restart with the same webhook-id.
-func (d *sqliteDriver) stop(ctx context.Context) error {
-	err := d.client.Stop(ctx)
-	if ctx.Err() == nil {
-		return err
-	}
-	cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return errors.Join(err, d.client.StopAndCancel(cctx))
-}
+func (d *sqliteDriver) stop(ctx context.Context) error { return stopRiver(ctx, d.client) }
