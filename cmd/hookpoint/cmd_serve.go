@@ -27,7 +27,6 @@ import (
 	"github.com/hookpoint/hookpoint/internal/safefile"
 	"github.com/hookpoint/hookpoint/internal/secretbox"
 	"github.com/hookpoint/hookpoint/internal/server"
-	"github.com/hookpoint/hookpoint/internal/store/sqlite"
 	"github.com/hookpoint/hookpoint/internal/template"
 )
 
@@ -42,15 +41,17 @@ type serveOptions struct {
 	Synchronous     string
 	Node            string
 	DryRun          bool
+	NoMigrate       bool
 	TLSCert         string
 	TLSKey          string
 }
 
 func (o *serveOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Listen, "listen", "", "address to listen on (default: server.listen, else "+config.DefaultListen+")")
-	fs.StringVar(&o.DB, "db", "", "database: sqlite://FILE (default: server.db, else "+config.DefaultDB+")")
-	fs.StringVar(&o.TokenFile, "token-file", "", "file holding the admin token (HOOKPOINT_TOKEN wins; default: server.token_file, else hookpoint.token beside the database, generated on first start)")
-	fs.StringVar(&o.SecretKeyFile, "secret-key-file", "", "key that encrypts the secrets set through the API (default: server.secret_key_file, else hookpoint.key beside the database, generated on first start)")
+	fs.StringVar(&o.DB, "db", "", "database: sqlite://FILE or postgres://USER@HOST:5432/DATABASE (default: server.db, else "+config.DefaultDB+")")
+	fs.BoolVar(&o.NoMigrate, "no-migrate", false, "apply no migration, and refuse a database that needs one (for operators who run hookpoint migrate themselves)")
+	fs.StringVar(&o.TokenFile, "token-file", "", "file holding the admin token (HOOKPOINT_TOKEN wins; default: server.token_file, else hookpoint.token beside a SQLite database or in the working directory, generated on first start)")
+	fs.StringVar(&o.SecretKeyFile, "secret-key-file", "", "key that encrypts the secrets set through the API (default: server.secret_key_file, else hookpoint.key beside a SQLite database or in the working directory, generated on first start)")
 	fs.StringArrayVar(&o.AllowOrigins, "allow-origin", nil, "destination allowed although it is loopback, private or link-local: an origin (http://host:port) or a CIDR; repeat for more (added to server.allowed_origins)")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long attempts in flight get to finish before they are given back for another attempt")
 	fs.IntVar(&o.Workers, "workers", 100, "attempts made at once in all (each hook also has its max_in_flight)")
@@ -116,15 +117,16 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, stderr io.
 		return err
 	}
 	listen := first(o.Listen, sc.Listen, config.DefaultListen)
-	dbURL := first(o.DB, sc.DB, config.DefaultDB)
-	path, ok := strings.CutPrefix(dbURL, "sqlite://")
-	if !ok {
-		return usageErr("--db %s: only sqlite://FILE is supported by this version", dbURL)
+	db, err := parseDB(first(o.DB, sc.DB, config.DefaultDB))
+	if err != nil {
+		return err
 	}
-	if path == "" {
-		return usageErr("--db sqlite:// needs a file: sqlite://hookpoint.db")
+	// The token and the key are kept beside a SQLite file; with PostgreSQL, in the
+	// working directory (the service's state directory).
+	dir := "."
+	if db.driver == "sqlite" {
+		dir = filepath.Dir(db.path)
 	}
-	dir := filepath.Dir(path)
 
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
@@ -132,11 +134,16 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, stderr io.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	st, err := sqlite.Open(ctx, path, sqlite.Options{Synchronous: strings.ToUpper(o.Synchronous), Logger: log})
+	st, err := db.open(ctx, openOptions{noMigrate: o.NoMigrate, synchronous: o.Synchronous, logger: log})
 	if err != nil {
-		return &exitError{code: 1, err: fmt.Errorf("database %s: %w", path, err)}
+		return err
 	}
 	defer st.Close()
+	if o.NoMigrate {
+		if err := checkMigrated(ctx, st, db); err != nil {
+			return err
+		}
+	}
 
 	box, created, err := secretbox.LoadOrCreateKey(first(o.SecretKeyFile, sc.SecretKeyFile, filepath.Join(dir, "hookpoint.key")))
 	if err != nil {
@@ -175,7 +182,7 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, stderr io.
 	}
 	if o.DryRun {
 		fmt.Fprintf(stderr, "hookpoint serve --dry-run: would serve on %s (database %s, %d hook(s) from %s, admin token from %s)\n",
-			listen, path, len(cfg.Hooks), orNone(cfgFile), tokenSource)
+			listen, db, len(cfg.Hooks), orNone(cfgFile), tokenSource)
 		return nil
 	}
 	if err := srv.Start(ctx); err != nil {
@@ -190,13 +197,13 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions, stderr io.
 	if tcfg != nil {
 		ln, url = tls.NewListener(ln, tcfg), "https://"+ln.Addr().String()
 	}
-	fmt.Fprintf(stderr, "hookpoint serve: %s (database %s, %d hook(s) from %s)\n", url, path, len(cfg.Hooks), orNone(cfgFile))
+	fmt.Fprintf(stderr, "hookpoint serve: %s (database %s, %d hook(s) from %s)\n", url, db, len(cfg.Hooks), orNone(cfgFile))
 	if generated {
 		fmt.Fprintf(stderr, "admin token (shown once, kept in %s): %s\n", tokenSource, admin)
 	} else {
 		fmt.Fprintf(stderr, "admin token: from %s\n", tokenSource)
 	}
-	log.Info("serving", "url", url, "database", path, "hooks", len(cfg.Hooks), "config", cfgFile)
+	log.Info("serving", "url", url, "database", db.String(), "hooks", len(cfg.Hooks), "config", cfgFile)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ctx, ln, o.ShutdownTimeout) }()

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -15,7 +12,6 @@ import (
 
 	"github.com/hookpoint/hookpoint/internal/config"
 	"github.com/hookpoint/hookpoint/internal/server"
-	"github.com/hookpoint/hookpoint/internal/store/sqlite"
 	"github.com/hookpoint/hookpoint/internal/token"
 )
 
@@ -26,11 +22,11 @@ type tokenOptions struct {
 }
 
 func (o *tokenOptions) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.DB, "db", config.DefaultDB, "the server's database: sqlite://FILE")
+	fs.StringVar(&o.DB, "db", config.DefaultDB, "the server's database: sqlite://FILE or postgres://USER@HOST:5432/DATABASE")
 }
 
 // newTokenCommand manages API tokens from the shell, against the database (the server
-// may be running: SQLite serialises the writes).
+// may be running: SQLite serialises the writes, PostgreSQL is shared anyway).
 func newTokenCommand() *cobra.Command {
 	o := &tokenOptions{}
 	c := &cobra.Command{
@@ -71,19 +67,12 @@ holds), read only reads. A token is shown once, when it is made; only its hash i
 	return c
 }
 
-func (o *tokenOptions) open(ctx context.Context) (*sqlite.Store, error) {
-	path, ok := strings.CutPrefix(o.DB, "sqlite://")
-	if !ok || path == "" {
-		return nil, usageErr("--db %s: use sqlite://FILE", o.DB)
-	}
-	if _, err := os.Stat(path); err != nil {
-		return nil, usageErr("--db %s: no database there (%v); start hookpoint serve first, or name its database", o.DB, errors.Unwrap(err))
-	}
-	st, err := sqlite.Open(ctx, path, sqlite.Options{Shared: true})
+func (o *tokenOptions) open(ctx context.Context) (migratingStore, error) {
+	db, err := parseDB(o.DB)
 	if err != nil {
-		return nil, &exitError{code: 1, err: fmt.Errorf("database %s: %w", path, err)}
+		return nil, err
 	}
-	return st, nil
+	return db.open(ctx, openOptions{shared: true, mustExist: true})
 }
 
 func runTokenCreate(ctx context.Context, o *tokenOptions, out io.Writer) error {

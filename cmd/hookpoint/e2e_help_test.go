@@ -160,6 +160,8 @@ func (w *helpWorld) invocation(command string, extra []string) ([]string, bool) 
 		return append([]string{"token", "list", "--db", w.db}, extra...), true
 	case "token create":
 		return append([]string{"token", "create", "--scope", "read", "--db", w.db}, extra...), true
+	case "migrate":
+		return append([]string{"migrate", "--db", w.db}, extra...), true
 	case "token revoke":
 		return append(append([]string{"token", "revoke", "--db", w.db}, extra...), w.tokenID), true
 	case "listen":

@@ -85,7 +85,7 @@ journal. See docs/cli.md for every command, flag and exit status.`,
 	g.AddConfigFlags(check.Flags())
 	root.AddCommand(check, newEmitCommand(g), newRenderCommand(g), newRunCommand(g),
 		newVzdumpCommand(g), newAutosnapCommand(g), newJetbackupCommand(g), newListenCommand(g),
-		newJournalCommand(), newVersionCommand(), newServeCommand(g), newTokenCommand())
+		newJournalCommand(), newVersionCommand(), newServeCommand(g), newTokenCommand(), newMigrateCommand(g))
 	root.AddCommand(newGenDocsCommand()) // hidden: man pages and completions for packages
 	return root
 }

@@ -15,6 +15,7 @@
 package queue
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -48,6 +49,10 @@ const Name = "hookpoint_delivery"
 type Args struct {
 	DeliveryID string `json:"delivery_id" river:"unique"`
 	From       int    `json:"from" river:"unique"`
+	// HookID is the delivery's hook, so that River can bound the job by the hook's
+	// timeout without reading the delivery (see Queue.jobTimeout). Jobs made before it
+	// was added have none.
+	HookID string `json:"hook_id,omitempty"`
 }
 
 // Kind names the job kind in River's table.
@@ -92,9 +97,15 @@ type Options struct {
 	// 2ms and 200ms; see docs/benchmarks.md for how they were chosen).
 	FetchCooldown     time.Duration
 	FetchPollInterval time.Duration
-	// RescueStuckJobsAfter is how long a job may run before River gives it to another
-	// worker (default 5 minutes plus the longest hook timeout is what a node may need;
-	// on SQLite jobs left running by a killed server are rescued at start instead).
+	// RescueStuckJobsAfter is how long a job may run before River's rescuer looks at it
+	// (River's own JobTimeout is not used: each attempt has its hook's timeout).
+	//
+	// On SQLite (default 15 minutes) it hardly matters: one server owns the file, and
+	// the jobs a killed server left running are given back when it starts again.
+	//
+	// On PostgreSQL (default PostgresRescueAfter) it is how a dead node's work reaches
+	// another: River rescues a job running for longer than both this and the job's own
+	// timeout, the hook's timeout plus AttemptGrace (see Queue.jobTimeout).
 	RescueStuckJobsAfter time.Duration
 	// AutoDisableAfter disables a hook failing without a success for this long
 	// (0: config.DefaultAutoDisableAfter; negative: never).
@@ -127,9 +138,6 @@ func (o *Options) defaults() {
 	if o.FetchPollInterval <= 0 {
 		o.FetchPollInterval = 200 * time.Millisecond
 	}
-	if o.RescueStuckJobsAfter <= 0 {
-		o.RescueStuckJobsAfter = 15 * time.Minute
-	}
 	if o.AutoDisableAfter == 0 {
 		o.AutoDisableAfter = config.DefaultAutoDisableAfter
 	}
@@ -152,6 +160,9 @@ type Queue struct {
 	opts   Options
 	limits *limits
 	driver driver
+	// timeouts bounds each job by its hook's timeout (PostgreSQL), so that River's
+	// rescuer gives a dead node's jobs to another; without it jobs have no bound.
+	timeouts bool
 }
 
 // driver is the part of the River client that depends on the database's transaction
@@ -160,6 +171,30 @@ type driver interface {
 	insertTx(ctx context.Context, tx store.Tx, params []river.InsertManyParams) error
 	start(ctx context.Context) error
 	stop(ctx context.Context) error
+}
+
+// wakeWith returns the function that gives a parked job back to River at once.
+func (q *Queue) wakeWith(retry func(ctx context.Context, jobID int64) error) func(int64) {
+	return func(jobID int64) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := retry(ctx, jobID); err != nil {
+			q.opts.Logger.Debug("parked job not woken; it wakes by itself", "job", jobID, "err", err)
+		}
+	}
+}
+
+// stopRiver lets attempts in flight finish until ctx is done, then cancels them: River
+// gives their jobs back, and they are made again (after the restart, or by another
+// server on PostgreSQL) with the same webhook-id.
+func stopRiver[TTx any](ctx context.Context, client *river.Client[TTx]) error {
+	err := client.Stop(ctx)
+	if ctx.Err() == nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return errors.Join(err, client.StopAndCancel(cctx))
 }
 
 func riverConfig(o *Options, w *worker) *river.Config {
@@ -188,6 +223,7 @@ func riverConfig(o *Options, w *worker) *river.Config {
 // Job names a delivery to work and the attempt it is for.
 type Job struct {
 	DeliveryID string
+	HookID     string
 	// From is the number of the next attempt: 1 for a new delivery, attempts+snoozes+1
 	// for a retried one.
 	From int
@@ -201,7 +237,7 @@ func (q *Queue) Insert(ctx context.Context, tx store.Tx, jobs []Job) error {
 	}
 	params := make([]river.InsertManyParams, len(jobs))
 	for i, j := range jobs {
-		params[i] = river.InsertManyParams{Args: Args{DeliveryID: j.DeliveryID, From: max(j.From, 1)}}
+		params[i] = river.InsertManyParams{Args: Args{DeliveryID: j.DeliveryID, From: max(j.From, 1), HookID: j.HookID}}
 	}
 	return q.driver.insertTx(ctx, tx, params)
 }
@@ -242,8 +278,54 @@ type worker struct {
 	q *Queue
 }
 
-// Timeout: none from River; each attempt is bounded by its hook's own timeout.
-func (w *worker) Timeout(*river.Job[Args]) time.Duration { return -1 }
+// Timeout bounds a job for River: see Queue.jobTimeout.
+func (w *worker) Timeout(job *river.Job[Args]) time.Duration { return w.q.jobTimeout(job.Args.HookID) }
+
+// AttemptGrace is what a job may take beyond its hook's timeout: reading the delivery
+// and the event, rendering, the output a command's children still hold, recording the
+// attempt; and the difference between the clocks of the nodes and the database.
+const AttemptGrace = 15 * time.Second
+
+// PostgresRescueAfter is RescueStuckJobsAfter on PostgreSQL: the least time a job runs
+// before River's rescuer gives it to another worker. Its own timeout usually decides.
+const PostgresRescueAfter = 15 * time.Second
+
+// jobTimeout is how long a delivery job of the hook may run. On SQLite there is none:
+// the attempt is bounded by its hook's timeout, and one server owns the jobs.
+//
+// On PostgreSQL it is the hook's timeout plus AttemptGrace. River cancels a job at its
+// timeout, and its rescuer (which the leader runs every 30 s) gives a job back for
+// another attempt only once it has been running for longer than both its timeout and
+// RescueStuckJobsAfter (River cannot rescue a job sooner without cancelling it sooner).
+// So a job never outlives its bound on a live node, and the job of a node that died is
+// taken up between its bound and about 35 s later (the rescuer's 30 s, then River's
+// scheduler's 5 s; a new leader is elected within 20 s, less than any bound): 45 to 80 s
+// after the attempt began for an HTTP hook with the default 30 s timeout, 5m15s to
+// 5m50s for an exec hook with the default 5 minutes. The attempt made then has the same
+// webhook-id and the same number; if the first one ended after all (a node cut off from
+// the database, not dead), the store's RecordAttempt refuses the second record of that
+// number.
+func (q *Queue) jobTimeout(hookID string) time.Duration {
+	if !q.timeouts {
+		return -1
+	}
+	t := config.DefaultExecTimeout // the longest default, for a hook this node does not know
+	if h, _, ok := q.opts.Hooks.Hook(hookID); ok && hookID != "" {
+		t = attemptTimeout(h)
+	}
+	return t + AttemptGrace
+}
+
+// attemptTimeout is the longest one attempt of h may take: its action's timeout.
+func attemptTimeout(h *config.Hook) time.Duration {
+	switch {
+	case h.HTTP != nil:
+		return cmp.Or(h.HTTP.Timeout.D(), config.DefaultHTTPTimeout)
+	case h.Exec != nil:
+		return cmp.Or(h.Exec.Timeout.D(), config.DefaultExecTimeout)
+	}
+	return config.DefaultExecTimeout
+}
 
 func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	return w.q.work(ctx, job.Args.DeliveryID, job.ID)

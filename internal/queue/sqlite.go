@@ -3,7 +3,6 @@ package queue
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -15,6 +14,9 @@ import (
 
 // NewSQLite returns a queue on the SQLite database db (the store's own handle).
 func NewSQLite(o Options, db *sql.DB) (*Queue, error) {
+	if o.RescueStuckJobsAfter <= 0 {
+		o.RescueStuckJobsAfter = 15 * time.Minute
+	}
 	o.defaults()
 	q := &Queue{opts: o, limits: newLimits()}
 	client, err := river.NewClient(riversqlite.New(db), riverConfig(&q.opts, &worker{q: q}))
@@ -22,13 +24,10 @@ func NewSQLite(o Options, db *sql.DB) (*Queue, error) {
 		return nil, fmt.Errorf("queue: %w", err)
 	}
 	q.driver = &sqliteDriver{db: db, client: client}
-	q.limits.wake = func(jobID int64) {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if _, err := client.JobRetry(ctx, jobID); err != nil {
-			q.opts.Logger.Debug("parked job not woken; it wakes by itself", "job", jobID, "err", err)
-		}
-	}
+	q.limits.wake = q.wakeWith(func(ctx context.Context, jobID int64) error {
+		_, err := client.JobRetry(ctx, jobID)
+		return err
+	})
 	return q, nil
 }
 
@@ -58,14 +57,4 @@ func (d *sqliteDriver) start(ctx context.Context) error {
 	return d.client.Start(ctx)
 }
 
-// stop lets attempts in flight finish until ctx is done, then cancels them: River gives
-// their jobs back, and they are made again after the restart with the same webhook-id.
-func (d *sqliteDriver) stop(ctx context.Context) error {
-	err := d.client.Stop(ctx)
-	if ctx.Err() == nil {
-		return err
-	}
-	cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return errors.Join(err, d.client.StopAndCancel(cctx))
-}
+func (d *sqliteDriver) stop(ctx context.Context) error { return stopRiver(ctx, d.client) }

@@ -9,9 +9,11 @@ import (
 )
 
 // Every route but /healthz and /readyz wants a token; a scope allows only its routes.
-func TestAuthentication(t *testing.T) {
+func TestAuthentication(t *testing.T) { onEachDriver(t, testAuthentication) }
+
+func testAuthentication(t *testing.T, db string) {
 	t.Parallel()
-	e := newEnv(t, envOptions{})
+	e := newEnv(t, envOptions{db: db})
 	for _, path := range []string{"/v1/hooks", "/v1/deliveries", "/v1/tokens", "/metrics"} {
 		a := want(t, e.do("GET", path, "", nil), 401)
 		if a.apiError(t)["code"] != "unauthorized" || !strings.HasPrefix(a.header.Get("WWW-Authenticate"), "Bearer") {
@@ -54,9 +56,11 @@ func TestAuthentication(t *testing.T) {
 }
 
 // Every bad input gets a JSON error with the right status and the field at fault.
-func TestBadInputs(t *testing.T) {
+func TestBadInputs(t *testing.T) { onEachDriver(t, testBadInputs) }
+
+func testBadInputs(t *testing.T, db string) {
 	t.Parallel()
-	e := newEnv(t, envOptions{})
+	e := newEnv(t, envOptions{db: db})
 	cases := []struct {
 		name, method, path string
 		body               any
@@ -124,7 +128,9 @@ func TestBadInputs(t *testing.T) {
 
 // An event runs its sync hooks before it is answered, queues its async ones, and is
 // stored with every delivery; a repeated idempotency key gets the first answer.
-func TestEventsSyncAndAsync(t *testing.T) {
+func TestEventsSyncAndAsync(t *testing.T) { onEachDriver(t, testEventsSyncAndAsync) }
+
+func testEventsSyncAndAsync(t *testing.T, db string) {
 	t.Parallel()
 	rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/gate" {
@@ -132,7 +138,7 @@ func TestEventsSyncAndAsync(t *testing.T) {
 			fmt.Fprint(w, "frozen? no")
 		}
 	})
-	e := newEnv(t, envOptions{config: fmt.Sprintf(`
+	e := newEnv(t, envOptions{db: db, config: fmt.Sprintf(`
 hooks:
   - {id: notify, order: 1, on: ["backup.*"], mode: async, http: {url: "%[1]s/async?vm={{ .data.vmid }}"}}
   - {id: sync-ok, order: 2, on: ["backup.*"], http: {url: "%[1]s/sync"}}
@@ -210,10 +216,12 @@ hooks:
 
 // An event whose id exists already is refused before any of its hooks runs: hooks that
 // ran for an event that is then not stored would leave no trace.
-func TestEventIDReusedRunsNothing(t *testing.T) {
+func TestEventIDReusedRunsNothing(t *testing.T) { onEachDriver(t, testEventIDReusedRunsNothing) }
+
+func testEventIDReusedRunsNothing(t *testing.T, db string) {
 	t.Parallel()
 	rc := newReceiver(t, nil)
-	e := newEnv(t, envOptions{config: fmt.Sprintf("hooks:\n  - {id: s, on: [d.x], http: {url: %q}}\n", rc.URL+"/s")})
+	e := newEnv(t, envOptions{db: db, config: fmt.Sprintf("hooks:\n  - {id: s, on: [d.x], http: {url: %q}}\n", rc.URL+"/s")})
 	body := map[string]any{"type": "d.x", "id": "fixed-id-123"}
 	want(t, e.admin("POST", "/v1/events", body), 200)
 	for i := 0; i < 2; i++ {

@@ -221,7 +221,7 @@ func (s *Server) processKeyed(ctx context.Context, ev *event.Event, origin, idem
 		switch res.Outcome {
 		case hookpoint.OutcomeQueued:
 			d.Status = store.DeliveryQueued
-			asyncJobs = append(asyncJobs, queue.Job{DeliveryID: d.ID, From: 1})
+			asyncJobs = append(asyncJobs, queue.Job{DeliveryID: d.ID, HookID: d.HookID, From: 1})
 		case hookpoint.OutcomeSkipped:
 			d.ID = event.NewID("msg")
 			d.Status, d.LastError = store.DeliveryCancelled, res.Error

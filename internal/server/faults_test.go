@@ -11,7 +11,9 @@ import (
 
 // Receivers that fail in every way a receiver can: each handled by policy, and a hook
 // whose receiver hangs does not delay another hook's deliveries.
-func TestFaults(t *testing.T) {
+func TestFaults(t *testing.T) { onEachDriver(t, testFaults) }
+
+func testFaults(t *testing.T, db string) {
 	t.Parallel()
 	hang := make(chan struct{})
 	var flaky, limited atomic.Int32
@@ -45,7 +47,7 @@ func TestFaults(t *testing.T) {
 	})
 	t.Cleanup(func() { close(hang) }) // before the receiver's own cleanup waits for it
 	retry := "retry: {max_attempts: 3, schedule: [50ms]}"
-	e := newEnv(t, envOptions{config: fmt.Sprintf(`
+	e := newEnv(t, envOptions{db: db, config: fmt.Sprintf(`
 hooks:
   - {id: h500, on: [f.500], mode: async, %[2]s, http: {url: "%[1]s/500"}}
   - {id: flaky, on: [f.flaky], mode: async, %[2]s, http: {url: "%[1]s/flaky"}}
@@ -148,7 +150,9 @@ hooks:
 
 // A failed delivery can be retried by hand; recover queues every failed delivery of a
 // hook since a time, once its receiver is back.
-func TestRetryAndRecover(t *testing.T) {
+func TestRetryAndRecover(t *testing.T) { onEachDriver(t, testRetryAndRecover) }
+
+func testRetryAndRecover(t *testing.T, db string) {
 	t.Parallel()
 	var down atomic.Bool
 	down.Store(true)
@@ -157,7 +161,7 @@ func TestRetryAndRecover(t *testing.T) {
 			w.WriteHeader(502)
 		}
 	})
-	e := newEnv(t, envOptions{config: fmt.Sprintf(`
+	e := newEnv(t, envOptions{db: db, config: fmt.Sprintf(`
 hooks:
   - {id: ping, on: ["job.*"], mode: async, retry: {max_attempts: 1}, http: {url: "%s/ping"}}
 `, rc.URL)})
@@ -213,7 +217,9 @@ hooks:
 // A hook failing without a success for auto_disable_after is disabled, and the server
 // says so with events another hook routes: failing at the first failure, disabled at the
 // end of the span, recovered at the first success after re-enabling.
-func TestAutoDisableAndStateEvents(t *testing.T) {
+func TestAutoDisableAndStateEvents(t *testing.T) { onEachDriver(t, testAutoDisableAndStateEvents) }
+
+func testAutoDisableAndStateEvents(t *testing.T, db string) {
 	t.Parallel()
 	var up atomic.Bool
 	rc := newReceiver(t, func(_ int, w http.ResponseWriter, r *http.Request) {
@@ -221,7 +227,7 @@ func TestAutoDisableAndStateEvents(t *testing.T) {
 			w.WriteHeader(500)
 		}
 	})
-	e := newEnv(t, envOptions{config: fmt.Sprintf(`
+	e := newEnv(t, envOptions{db: db, config: fmt.Sprintf(`
 hooks:
   - {id: flaky, on: [s.x], http: {url: "%[1]s/flaky"}}
   - {id: alert, on: ["hookpoint.hook.*"], http: {url: "%[1]s/alert?hook={{ .data.hook_id }}&type={{ .event.type }}&reason={{ .data.reason }}"}}
@@ -265,7 +271,9 @@ server:
 // again as the hook now says (a slot is never lost to the old version), and deleting a
 // hook ends its pending deliveries; a hook made again with the same id does not inherit
 // them.
-func TestChangingABusyHook(t *testing.T) {
+func TestChangingABusyHook(t *testing.T) { onEachDriver(t, testChangingABusyHook) }
+
+func testChangingABusyHook(t *testing.T, db string) {
 	t.Parallel()
 	hang := make(chan struct{})
 	rc := newReceiver(t, func(_ int, w http.ResponseWriter, r *http.Request) {
@@ -277,7 +285,7 @@ func TestChangingABusyHook(t *testing.T) {
 		}
 	})
 	t.Cleanup(func() { close(hang) })
-	e := newEnv(t, envOptions{})
+	e := newEnv(t, envOptions{db: db})
 	def := func(path string) map[string]any {
 		return map[string]any{"id": "busy", "on": []string{"b.*"}, "mode": "async", "max_in_flight": 2,
 			"retry": map[string]any{"max_attempts": 2, "schedule": []string{"50ms"}}, "http": map[string]any{"url": rc.URL + path, "timeout": "60s"}}

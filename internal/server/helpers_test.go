@@ -2,11 +2,13 @@ package server_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,12 +20,15 @@ import (
 	"github.com/hookpoint/hookpoint/internal/secretbox"
 	"github.com/hookpoint/hookpoint/internal/server"
 	"github.com/hookpoint/hookpoint/internal/store"
+	"github.com/hookpoint/hookpoint/internal/store/postgres"
+	"github.com/hookpoint/hookpoint/internal/store/postgres/pgtest"
 	"github.com/hookpoint/hookpoint/internal/store/sqlite"
 )
 
 const adminToken = "test-admin-token-0123456789"
 
-// env is a running server on a fresh SQLite file, with its HTTP front.
+// env is a running server on a fresh store (a SQLite file or a PostgreSQL schema), with
+// its HTTP front.
 type env struct {
 	t     *testing.T
 	srv   *server.Server
@@ -33,19 +38,36 @@ type env struct {
 }
 
 type envOptions struct {
+	// db is the store's driver: "sqlite" or "postgres" (a schema of its own in the test
+	// database, see pgtest); by default $HOOKPOINT_TEST_DB, else sqlite.
+	db     string
 	now    func() time.Time
 	config string // YAML of the config file (hooks and server settings)
 	ingest map[string]server.IngestSource
 	queue  server.QueueOptions
+	// prepare writes to the store before the server starts.
+	prepare func(st store.Store)
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "hookpoint.db"), sqlite.Options{Synchronous: "NORMAL"})
+	var st store.Store
+	var err error
+	switch db := cmp.Or(o.db, os.Getenv("HOOKPOINT_TEST_DB"), "sqlite"); db {
+	case "sqlite":
+		st, err = sqlite.Open(ctx, filepath.Join(dir, "hookpoint.db"), sqlite.Options{Synchronous: "NORMAL"})
+	case "postgres":
+		st, err = postgres.Open(ctx, pgtest.URL(t), postgres.Options{})
+	default:
+		t.Fatalf("no store %q: sqlite or postgres", db)
+	}
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.prepare != nil {
+		o.prepare(st)
 	}
 	cfg := &config.Config{}
 	if o.config != "" {
@@ -88,6 +110,15 @@ func newEnv(t *testing.T, o envOptions) *env {
 		_ = st.Close()
 	})
 	return e
+}
+
+// onEachDriver runs test on a SQLite store and on a PostgreSQL one (which is skipped
+// without a PostgreSQL to test on, unless HOOKPOINT_TEST_STRICT=1).
+func onEachDriver(t *testing.T, test func(t *testing.T, db string)) {
+	t.Parallel()
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) { test(t, db) })
+	}
 }
 
 // answer is an HTTP answer read whole.

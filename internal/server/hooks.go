@@ -608,7 +608,7 @@ func (s *Server) requeue(ctx context.Context, ds []*store.Delivery) error {
 	jobs := make([]queue.Job, len(ds))
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
 		for i, d := range ds {
-			jobs[i] = queue.Job{DeliveryID: d.ID, From: d.Attempts + d.Snoozes + 1}
+			jobs[i] = queue.Job{DeliveryID: d.ID, HookID: d.HookID, From: d.Attempts + d.Snoozes + 1}
 			if err := tx.UpdateDelivery(ctx, d.ID, store.DeliveryUpdate{
 				Status: store.DeliveryQueued, Attempts: d.Attempts, Snoozes: d.Snoozes, NextAttemptAt: &now,
 				LastError: d.LastError, LastStatus: d.LastStatus, UpdatedAt: now,

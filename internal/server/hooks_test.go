@@ -10,10 +10,12 @@ import (
 
 // Hooks made through the API: validated as a config file's, secrets stored encrypted and
 // never shown, versions counted; file hooks are read-only.
-func TestHooksThroughTheAPI(t *testing.T) {
+func TestHooksThroughTheAPI(t *testing.T) { onEachDriver(t, testHooksThroughTheAPI) }
+
+func testHooksThroughTheAPI(t *testing.T, db string) {
 	t.Parallel()
 	rc := newReceiver(t, nil)
-	e := newEnv(t, envOptions{config: fmt.Sprintf(`
+	e := newEnv(t, envOptions{db: db, config: fmt.Sprintf(`
 hooks:
   - {id: from-file, on: ["x.*"], http: {url: "%s/file"}}
 `, rc.URL)})

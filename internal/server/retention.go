@@ -25,6 +25,10 @@ type pruneWorker struct {
 // pruneBatch bounds one delete, so that a prune never holds the database for long.
 const pruneBatch = 1000
 
+// Timeout bounds a prune, so that the job of a leader that died while pruning is rescued
+// (the next prune goes on where it stopped).
+func (w *pruneWorker) Timeout(*river.Job[pruneArgs]) time.Duration { return 30 * time.Minute }
+
 func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[pruneArgs]) error {
 	_, err := w.s.Prune(ctx)
 	return err

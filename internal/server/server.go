@@ -21,6 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/hookpoint/hookpoint"
 	"github.com/hookpoint/hookpoint/internal/config"
 	"github.com/hookpoint/hookpoint/internal/ingest"
@@ -148,6 +150,12 @@ func New(o Options) (*Server, error) {
 			return nil, fmt.Errorf("server: the SQLite store gave %T, not a *sql.DB", o.Store.Raw())
 		}
 		s.queue, err = queue.NewSQLite(qo, db)
+	case "postgres":
+		pool, ok := o.Store.Raw().(*pgxpool.Pool)
+		if !ok {
+			return nil, fmt.Errorf("server: the PostgreSQL store gave %T, not a *pgxpool.Pool", o.Store.Raw())
+		}
+		s.queue, err = queue.NewPostgres(qo, pool)
 	default:
 		err = fmt.Errorf("server: no queue for the %s store", o.Store.Driver())
 	}
