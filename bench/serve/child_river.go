@@ -79,7 +79,7 @@ func riverChild(args []string) {
 	unique := fs.Bool("unique", false, "insert with hookpoint's unique options")
 	group := fs.Bool("group", false, "group the jobs of concurrent /event requests into one transaction (group commit)")
 	_ = fs.Parse(args)
-	stop := startProfile(o.cpuProfile)
+	stop := startProfile(o.cpuProfile, o.drainProfile)
 	ctx := context.Background()
 
 	raw, err := os.ReadFile(*samplePath)

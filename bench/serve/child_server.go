@@ -28,6 +28,7 @@ type childOptions struct {
 	fetchCooldown time.Duration
 	fetchPoll     time.Duration
 	cpuProfile    string
+	drainProfile  bool
 }
 
 func (o *childOptions) addFlags(fs *flag.FlagSet) {
@@ -37,11 +38,12 @@ func (o *childOptions) addFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.fetchCooldown, "fetch-cooldown", 0, "River FetchCooldown (0: internal/queue's default)")
 	fs.DurationVar(&o.fetchPoll, "fetch-poll", 0, "River FetchPollInterval (0: internal/queue's default)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the child's life to this file")
+	fs.BoolVar(&o.drainProfile, "drain-profile", false, "profile only between SIGUSR1 and SIGUSR2 (the drain)")
 }
 
 func (o *childOptions) args() []string {
 	return []string{"-db", o.db, "-sync", o.sync, "-workers", fmt.Sprint(o.workers),
-		"-fetch-cooldown", o.fetchCooldown.String(), "-fetch-poll", o.fetchPoll.String(), "-cpuprofile", o.cpuProfile}
+		"-fetch-cooldown", o.fetchCooldown.String(), "-fetch-poll", o.fetchPoll.String(), "-cpuprofile", o.cpuProfile, fmt.Sprintf("-drain-profile=%v", o.drainProfile)}
 }
 
 // serverChild runs hookpoint's server as `hookpoint serve` wires it (internal/server on
@@ -54,7 +56,7 @@ func serverChild(args []string) {
 	cfgFile := fs.String("config", "", "config file")
 	allow := fs.String("allow", "", "allowed origins, comma-separated")
 	_ = fs.Parse(args)
-	stop := startProfile(o.cpuProfile)
+	stop := startProfile(o.cpuProfile, o.drainProfile)
 	ctx := context.Background()
 
 	cfg, err := config.Load(*cfgFile)

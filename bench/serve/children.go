@@ -27,6 +27,13 @@ type child struct {
 	stderr *tailBuffer
 }
 
+// signal sends sig to the child (the phase profile's start and stop).
+func (c *child) signal(sig os.Signal) {
+	if c.cmd.Process != nil {
+		_ = c.cmd.Process.Signal(sig)
+	}
+}
+
 // startChild starts this program again as the named child and waits for its URL.
 func startChild(name string, args ...string) *child {
 	exe, err := os.Executable()
@@ -103,10 +110,34 @@ func (c *child) cpuTime() time.Duration {
 	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
 }
 
-// startProfile starts a CPU profile to path ("": none) and returns its stop.
-func startProfile(path string) func() {
+// startProfile starts a CPU profile to path ("": none) and returns its stop. With
+// onSignal, the profile covers only what happens between SIGUSR1 and SIGUSR2 (the
+// parent sends them around the drain).
+func startProfile(path string, onSignal bool) func() {
 	if path == "" {
 		return func() {}
+	}
+	if onSignal {
+		sigs := make(chan os.Signal, 2)
+		signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGUSR2)
+		var mu sync.Mutex
+		stop := func() {}
+		go func() {
+			for sig := range sigs {
+				mu.Lock()
+				stop()
+				stop = func() {}
+				if sig == syscall.SIGUSR1 {
+					stop = startProfile(path, false)
+				}
+				mu.Unlock()
+			}
+		}()
+		return func() {
+			mu.Lock()
+			defer mu.Unlock()
+			stop()
+		}
 	}
 	f, err := os.Create(path)
 	if err != nil {

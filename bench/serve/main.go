@@ -39,6 +39,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -58,6 +59,7 @@ type options struct {
 	variants     []variant
 	riverUnique  bool
 	profileDir   string
+	drainProfile bool
 	skipMemory   bool
 }
 
@@ -87,6 +89,7 @@ func main() {
 	flag.DurationVar(&o.child.fetchPoll, "fetch-poll", queueFetchPollInterval, "River FetchPollInterval, for both")
 	flag.BoolVar(&o.riverUnique, "river-unique", false, "insert bare River's jobs with hookpoint's unique options")
 	flag.StringVar(&o.profileDir, "cpuprofile", "", "write CPU profiles of the children into this directory")
+	flag.BoolVar(&o.drainProfile, "drain-profile", false, "with -cpuprofile: profile the children only while they drain the backlog")
 	var variants []string
 	flag.Func("variant", "also measure hookpoint and bare River with other settings, in the same rounds: `NAME:flag=value,...` "+
 		"with the flags sync, workers, fetch-cooldown, fetch-poll, and group (bare River commits concurrent one-job transactions together) (repeat for more)", func(v string) error {
@@ -277,8 +280,17 @@ func (b *bench) childOptions(v variant, name, dir string) childOptions {
 	co.cpuProfile = ""
 	if b.o.profileDir != "" {
 		co.cpuProfile = filepath.Join(b.o.profileDir, fmt.Sprintf("%s-%d.pprof", name, b.n))
+		co.drainProfile = b.o.drainProfile
 	}
 	return co
+}
+
+// phase starts (SIGUSR1) or stops (SIGUSR2) a child's drain profile; without one
+// the child has no handler for them, and they would end it.
+func (b *bench) phase(c *child, sig os.Signal) {
+	if b.o.profileDir != "" && b.o.drainProfile {
+		c.signal(sig)
+	}
 }
 
 // hookConfig is a config with hooks async hooks, each posting to url.
@@ -384,9 +396,11 @@ func (b *bench) hookpoint(v variant, r int, res *variantRound) {
 	}
 	res.hpFill = float64(b.o.drain) / took.Seconds()
 	cpu0 := c.cpuTime()
+	b.phase(c, syscall.SIGUSR1)
 	start := time.Now()
 	rcv.open()
 	end, ok := rcv.waitDone(base, int64(b.o.drain), 10*time.Minute)
+	b.phase(c, syscall.SIGUSR2)
 	if !ok {
 		log.Fatalf("hookpoint: the backlog did not drain\n%s", c.stderr)
 	}
@@ -444,9 +458,11 @@ func (b *bench) river(v variant, r int, res *variantRound) {
 	}
 	res.riverInsert = float64(b.o.drain) / time.Since(start).Seconds()
 	cpu0 := c.cpuTime()
+	b.phase(c, syscall.SIGUSR1)
 	start = time.Now()
 	rcv.open()
 	end, ok := rcv.waitDone(base, int64(b.o.drain), 10*time.Minute)
+	b.phase(c, syscall.SIGUSR2)
 	if !ok {
 		log.Fatalf("river: the backlog did not drain\n%s", c.stderr)
 	}

@@ -70,12 +70,14 @@ func (h *HTTP) client(t *config.TLS) (http.RoundTripper, error) {
 		proxy, dial = nil, h.DialContext
 	}
 	tr := &http.Transport{
-		Proxy:                  proxy,
-		DialContext:            dial,
-		TLSClientConfig:        tcfg,
-		ForceAttemptHTTP2:      true,
-		MaxIdleConns:           100,
-		MaxIdleConnsPerHost:    16,
+		Proxy:             proxy,
+		DialContext:       dial,
+		TLSClientConfig:   tcfg,
+		ForceAttemptHTTP2: true,
+		// A server delivers to few receivers, each from up to its workers (100) at
+		// once: connections kept for each are not dialled again for every attempt.
+		MaxIdleConns:           256,
+		MaxIdleConnsPerHost:    100,
 		IdleConnTimeout:        90 * time.Second,
 		TLSHandshakeTimeout:    10 * time.Second,
 		ExpectContinueTimeout:  time.Second,

@@ -348,6 +348,29 @@ type Tx interface {
 	Raw() any
 }
 
+// LastSuccessGrain is how closely a hook's LastSuccessAt is kept: a success within it of
+// the one recorded, with nothing else changed, writes nothing (a busy hook would
+// otherwise rewrite its row at every attempt).
+const LastSuccessGrain = time.Second
+
+// SameHookState tells whether after need not be written over before: equal, LastSuccessAt
+// within LastSuccessGrain.
+func SameHookState(before, after HookState) bool {
+	if before.Enabled != after.Enabled || before.DisabledReason != after.DisabledReason ||
+		before.LastOutcome != after.LastOutcome || !sameTime(before.FailingSince, after.FailingSince, 0) {
+		return false
+	}
+	return sameTime(before.LastSuccessAt, after.LastSuccessAt, LastSuccessGrain)
+}
+
+func sameTime(a, b *time.Time, grain time.Duration) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	d := a.Sub(*b)
+	return d == 0 || (d < grain && d > -grain)
+}
+
 // NextHookState is the state after one attempt's outcome, as RecordHookOutcome defines
 // it; drivers share it so that they agree.
 func NextHookState(st HookState, ok bool, outcome string, at time.Time, disableAfter time.Duration) HookState {

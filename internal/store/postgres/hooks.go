@@ -128,7 +128,7 @@ func (q *queries) RecordHookOutcome(ctx context.Context, id string, ok bool, out
 		before = store.HookState{Enabled: h.Enabled, DisabledReason: h.DisabledReason, FailingSince: h.FailingSince,
 			LastSuccessAt: h.LastSuccessAt, LastOutcome: h.LastOutcome}
 		after = store.NextHookState(before, ok, outcome, at, disableAfter)
-		if after == before {
+		if store.SameHookState(before, after) {
 			return nil
 		}
 		return q.SetHookState(ctx, id, after)

@@ -108,43 +108,57 @@ func (q *queries) UpdateDelivery(ctx context.Context, id string, u store.Deliver
 }
 
 func (q *queries) RecordAttempt(ctx context.Context, a *store.Attempt, u store.DeliveryUpdate) error {
-	return q.atomic(ctx, func(q *queries) error {
-		what := fmt.Sprintf("attempt %d of delivery %s", a.N, a.DeliveryID)
-		// The transaction holds SQLite's write lock (BEGIN IMMEDIATE), so nothing can
-		// record an attempt between this check and the insert.
+	// The delivery is updated first, only if no attempt with this number or a higher
+	// one is recorded: the transaction holds SQLite's write lock (BEGIN IMMEDIATE), so
+	// nothing can record one between this update and the insert, and when the update
+	// changes nothing nothing was written. The insert then cannot conflict; it fails
+	// only when the database does, and the transaction with it. So no savepoint is
+	// needed: the method writes both rows or none.
+	return q.unit(ctx, func(q *queries) error { return q.recordAttempt(ctx, a, u) })
+}
+
+func (q *queries) recordAttempt(ctx context.Context, a *store.Attempt, u store.DeliveryUpdate) error {
+	what := fmt.Sprintf("attempt %d of delivery %s", a.N, a.DeliveryID)
+	res, err := q.db.ExecContext(ctx, `UPDATE deliveries SET status = ?, attempts = ?, snoozes = ?,
+		next_attempt_at = ?, last_error = ?, last_status = ?, updated_at = ?
+		WHERE id = ? AND NOT EXISTS (SELECT 1 FROM attempts WHERE delivery_id = ? AND n >= ?)`,
+		u.Status, u.Attempts, u.Snoozes, ntm{u.NextAttemptAt}, u.LastError, u.LastStatus, tm(u.UpdatedAt),
+		a.DeliveryID, a.DeliveryID, a.N)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	} else if n == 0 {
 		var exists int
 		var highest sql.NullInt64
 		err := q.db.QueryRowContext(ctx, `SELECT
 			(SELECT count(*) FROM deliveries WHERE id = ?),
 			(SELECT max(n) FROM attempts WHERE delivery_id = ?)`, a.DeliveryID, a.DeliveryID).Scan(&exists, &highest)
-		if err != nil {
+		switch {
+		case err != nil:
 			return fmt.Errorf("%s: %w", what, err)
-		}
-		if exists == 0 {
+		case exists == 0:
 			return fmt.Errorf("%s: delivery %w", what, store.ErrNotFound)
-		}
-		if highest.Valid && highest.Int64 >= int64(a.N) {
+		default:
 			return fmt.Errorf("%s: attempt %d is recorded: %w", what, highest.Int64, store.ErrConflict)
 		}
-		var exit any
-		if a.ExitCode != nil {
-			exit = *a.ExitCode
-		}
-		var id int64
-		err = q.db.QueryRowContext(ctx, `INSERT INTO attempts (delivery_id, n, hook_version, started_at, duration_ms,
-				outcome, status_code, exit_code, error, response, request, node)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			a.DeliveryID, a.N, a.HookVersion, tm(a.StartedAt), a.DurationMS, a.Outcome, a.StatusCode, exit,
-			a.Error, a.Response, nullBlob(a.Request), a.Node).Scan(&id)
-		if err != nil {
-			return mapErr(err, what)
-		}
-		if err := q.UpdateDelivery(ctx, a.DeliveryID, u); err != nil {
-			return err
-		}
-		a.ID = id
-		return nil
-	})
+	}
+	var exit any
+	if a.ExitCode != nil {
+		exit = *a.ExitCode
+	}
+	var id int64
+	err = q.db.QueryRowContext(ctx, `INSERT INTO attempts (delivery_id, n, hook_version, started_at, duration_ms,
+			outcome, status_code, exit_code, error, response, request, node)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		a.DeliveryID, a.N, a.HookVersion, tm(a.StartedAt), a.DurationMS, a.Outcome, a.StatusCode, exit,
+		a.Error, a.Response, nullBlob(a.Request), a.Node).Scan(&id)
+	if err != nil {
+		return mapErr(err, what)
+	}
+	a.ID = id
+	return nil
 }
 
 func (q *queries) Attempts(ctx context.Context, deliveryID string) ([]*store.Attempt, error) {

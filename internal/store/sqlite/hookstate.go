@@ -9,15 +9,17 @@ import (
 
 // RecordHookOutcome applies an attempt's outcome to the hook's state in one transaction.
 func (q *queries) RecordHookOutcome(ctx context.Context, id string, ok bool, outcome string, at time.Time, disableAfter time.Duration) (before, after store.HookState, err error) {
-	err = q.atomic(ctx, func(q *queries) error {
-		h, err := q.GetHook(ctx, id)
+	// One write: no savepoint is needed inside a transaction.
+	err = q.unit(ctx, func(q *queries) error {
+		// The state's columns only: the row's definition is large.
+		err := q.db.QueryRowContext(ctx, `SELECT enabled, disabled_reason, failing_since, last_success_at, last_outcome
+			FROM hooks WHERE id = ?`, id).Scan(&before.Enabled, &before.DisabledReason,
+			scanNullTime{&before.FailingSince}, scanNullTime{&before.LastSuccessAt}, &before.LastOutcome)
 		if err != nil {
-			return err
+			return notFound(err, "hook "+id)
 		}
-		before = store.HookState{Enabled: h.Enabled, DisabledReason: h.DisabledReason, FailingSince: h.FailingSince,
-			LastSuccessAt: h.LastSuccessAt, LastOutcome: h.LastOutcome}
 		after = store.NextHookState(before, ok, outcome, at, disableAfter)
-		if after == before {
+		if store.SameHookState(before, after) {
 			return nil
 		}
 		return q.SetHookState(ctx, id, after)

@@ -175,7 +175,7 @@ func (s *Store) open(ctx context.Context, synchronous string) error {
 	s.rdb = rdb
 
 	s.group = newCommitter(db)
-	s.queries = queries{db: groupDB{groupExec{s.group}, rdb}, atomic: s.atomic, snapshot: s.snapshot}
+	s.queries = queries{db: groupDB{groupExec{s.group}, rdb}, atomic: s.atomic, snapshot: s.snapshot, unit: s.atomic}
 	return nil
 }
 
@@ -222,7 +222,7 @@ func (s *Store) snapshot(ctx context.Context, fn func(q *queries) error) error {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
 	defer func() { _ = rtx.Rollback() }()
-	return fn(&queries{db: rtx, atomic: s.atomic, snapshot: func(ctx context.Context, fn func(q *queries) error) error {
+	return fn(&queries{db: rtx, atomic: s.atomic, unit: s.atomic, snapshot: func(ctx context.Context, fn func(q *queries) error) error {
 		return fn(&queries{db: rtx})
 	}})
 }
@@ -303,6 +303,7 @@ func newTx(sqlTx *sql.Tx) *tx {
 	t := &tx{sqlTx: sqlTx}
 	t.queries = queries{db: noCancel{sqlTx}, atomic: t.savepoint}
 	t.snapshot = func(ctx context.Context, fn func(q *queries) error) error { return fn(&t.queries) }
+	t.unit = t.snapshot
 	return t
 }
 
@@ -341,4 +342,8 @@ type queries struct {
 	// snapshot runs reads that must see one state of the database: in a read
 	// transaction of the read pool on the Store, as they are in a Tx.
 	snapshot func(ctx context.Context, fn func(q *queries) error) error
+	// unit runs a method that is all or nothing by itself (it writes once, or its
+	// first write decides whether the others can fail): in a new transaction on the
+	// Store, as it is in a Tx, without atomic's savepoint.
+	unit func(ctx context.Context, fn func(q *queries) error) error
 }

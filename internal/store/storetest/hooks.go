@@ -185,6 +185,25 @@ var hookTests = map[string]func(t *testing.T, s store.Store){
 			before = step.want
 		}
 
+		// Successes closer than LastSuccessGrain to the one stored write nothing; one
+		// further moves it.
+		last := at(80 * time.Hour)
+		for _, step := range []struct {
+			at   time.Time
+			kept time.Time
+		}{
+			{last.Add(store.LastSuccessGrain / 2), last},
+			{last.Add(store.LastSuccessGrain - time.Nanosecond), last},
+			{last.Add(store.LastSuccessGrain), last.Add(store.LastSuccessGrain)},
+		} {
+			_, after, err := s.RecordHookOutcome(ctx, "h", true, "ok", step.at, span)
+			must(t, err)
+			equal(t, "LastSuccessAt returned", after.LastSuccessAt, ptr(step.at))
+			got, err := s.GetHook(ctx, "h")
+			must(t, err)
+			equal(t, fmt.Sprintf("LastSuccessAt stored after a success at %s", step.at.Format(time.RFC3339Nano)), got.LastSuccessAt, ptr(step.kept))
+		}
+
 		// Inside a transaction that rolls back, nothing changes.
 		err := s.InTx(ctx, func(tx store.Tx) error {
 			if _, _, err := tx.RecordHookOutcome(ctx, "h", false, "failed", at(90*time.Hour), span); err != nil {
